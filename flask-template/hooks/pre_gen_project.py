@@ -1,0 +1,192 @@
+"""Check every answer before cookiecutter writes the project.
+
+This file is the single source of the pre-generation hook: each template's
+``hooks/`` holds a byte-identical copy (``python tools/sync_hooks.py`` writes
+them, ``tests/test_hooks_sync.py`` fails when they drift).
+
+Cookiecutter renders this file, runs it with the new project directory as the
+working directory and deletes that directory when the hook exits non-zero, so
+a refused answer leaves nothing behind. Each refusal is one line that names the
+option, the value and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from typing import Any
+
+# Cookiecutter replaces the placeholder with the answers as JSON. ``tojson``
+# writes every ' as \u0027, so no answer can end this string early.
+CONTEXT_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
+
+DATABASES = ("sqlite", "postgresql", "mysql", "none")
+CI_CHOICES = ("github", "gitlab", "none")
+OLDEST_PYTHON = (3, 11)
+
+# Import names of what a generated project installs (either template), and of
+# the folders it keeps beside its package: a package with one of these names
+# would shadow it.
+PROJECT_NAMES = frozenset(
+    {
+        "aiosqlite",
+        "alembic",
+        "annotated_types",
+        "anyio",
+        "argon2",
+        "asyncmy",
+        "asyncpg",
+        "blinker",
+        "click",
+        "coverage",
+        "dotenv",
+        "email_validator",
+        "fastapi",
+        "fastapi_offline",
+        "flask",
+        "flask_migrate",
+        "flask_sqlalchemy",
+        "greenlet",
+        "gunicorn",
+        "h11",
+        "httpcore",
+        "httpx",
+        "idna",
+        "itsdangerous",
+        "jinja2",
+        "jwt",
+        "mako",
+        "markupsafe",
+        "migrations",
+        "multipart",
+        "mypy",
+        "psycopg",
+        "pwdlib",
+        "pydantic",
+        "pydantic_core",
+        "pydantic_settings",
+        "pymysql",
+        "pytest",
+        "python_multipart",
+        "ruff",
+        "sniffio",
+        "sqlalchemy",
+        "starlette",
+        "tests",
+        "typing_extensions",
+        "uvicorn",
+        "werkzeug",
+    }
+)
+
+SLUG_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+\Z")
+# PEP 440, public and local versions, with the spellings the PEP accepts
+# before normalisation (1.0, 1.0.0rc1, 1.0-alpha.2, 2!1.0.post1.dev3, 1.0+local.7).
+VERSION_RE = re.compile(
+    r"""
+    v?
+    (?:[0-9]+!)?                                   # epoch
+    [0-9]+(?:\.[0-9]+)*                            # release
+    (?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview)[-_.]?[0-9]*)?
+    (?:-[0-9]+|[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?  # post-release
+    (?:[-_.]?dev[-_.]?[0-9]*)?                     # development release
+    (?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?            # local version
+    \Z
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def check_project_name(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"project_name={value!r} is empty: give the project a name, for example 'Orders Service'."
+    return None
+
+
+def check_project_slug(value: Any) -> str | None:
+    shown = f"project_slug={value!r}"
+    if not isinstance(value, str) or not SLUG_RE.match(value):
+        return (
+            f"{shown} is not a valid package name: use lowercase letters, digits and "
+            "underscores, starting with a letter (for example 'orders_service')."
+        )
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return f"{shown} is a Python keyword: pick another name, for example '{value}_service'."
+    if value in sys.stdlib_module_names:
+        return (
+            f"{shown} would shadow the standard library module '{value}': "
+            f"pick another name, for example '{value}_service'."
+        )
+    if value in PROJECT_NAMES:
+        return (
+            f"{shown} would shadow '{value}', which the generated project depends on "
+            f"or keeps beside its package: pick another name, for example '{value}_service'."
+        )
+    return None
+
+
+def check_author_email(value: Any) -> str | None:
+    if not isinstance(value, str) or not EMAIL_RE.match(value):
+        return f"author_email={value!r} is not an email address: give one like 'you@example.com'."
+    return None
+
+
+def check_version(value: Any) -> str | None:
+    if not isinstance(value, str) or not VERSION_RE.match(value.strip()):
+        return f"version={value!r} is not a PEP 440 version: use one like '0.1.0' or '1.0.0rc1'."
+    return None
+
+
+def check_python_version(value: Any) -> str | None:
+    match = re.fullmatch(r"3\.([0-9]+)", value) if isinstance(value, str) else None
+    if match is None or (3, int(match.group(1))) < OLDEST_PYTHON:
+        oldest = ".".join(map(str, OLDEST_PYTHON))
+        return f"python_version={value!r} is not supported: choose {oldest} or newer, written like '3.13'."
+    return None
+
+
+def check_choice(option: str, value: Any, choices: tuple[str, ...]) -> str | None:
+    if value not in choices:
+        return f"{option}={value!r} is not one of the choices: use one of {', '.join(choices)}."
+    return None
+
+
+def check_boolean(option: str, value: Any) -> str | None:
+    if not isinstance(value, bool):
+        return f"{option}={value!r} is not a yes/no answer: use true or false (yes/no on the command line)."
+    return None
+
+
+def validate(context: dict[str, Any]) -> list[str]:
+    """Return one message per refused answer; an empty list means all is well."""
+    errors = [
+        check_project_name(context.get("project_name")),
+        check_project_slug(context.get("project_slug")),
+        check_author_email(context.get("author_email")),
+        check_version(context.get("version")),
+        check_python_version(context.get("python_version")),
+        check_choice("database", context.get("database"), DATABASES),
+        check_choice("ci", context.get("ci"), CI_CHOICES),
+        check_boolean("use_auth", context.get("use_auth")),
+        check_boolean("use_docker", context.get("use_docker")),
+    ]
+    if context.get("use_auth") is True and context.get("database") == "none":
+        errors.append(
+            "use_auth=true needs a database to keep users, but database='none': "
+            "choose database=sqlite, postgresql or mysql, or set use_auth=false."
+        )
+    return [error for error in errors if error]
+
+
+def main() -> int:
+    errors = validate(json.loads(CONTEXT_JSON))
+    for error in errors:
+        print(f"ERROR: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
