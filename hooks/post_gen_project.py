@@ -72,7 +72,8 @@ def prune(project_dir: Path, paths: Iterable[str]) -> list[Path]:
 
 
 def write_env(project_dir: Path, secret_key: str | None = None) -> Path | None:
-    """Write ``.env`` from ``.env.example`` with a real secret; keep an existing ``.env``."""
+    """Write ``.env`` from ``.env.example``, its ``SECRET_KEY=`` placeholder replaced
+    by a fresh random secret. An existing ``.env`` is kept as it is."""
     example = project_dir / ".env.example"
     env = project_dir / ".env"
     if not example.exists() or env.exists():
@@ -80,8 +81,6 @@ def write_env(project_dir: Path, secret_key: str | None = None) -> Path | None:
     secret = secret_key or secrets.token_urlsafe(48)
     lines = example.read_text(encoding="utf-8").splitlines()
     lines = [f"{SECRET_KEY_LINE}{secret}" if line.startswith(SECRET_KEY_LINE) else line for line in lines]
-    if f"{SECRET_KEY_LINE}{secret}" not in lines:
-        lines.append(f"{SECRET_KEY_LINE}{secret}")
     env.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env.chmod(0o600)
     return env
