@@ -81,6 +81,9 @@ PROJECT_NAMES = frozenset(
     }
 )
 
+# sys.stdlib_module_names leaves out CPython's own regression-test package.
+STDLIB_NAMES = frozenset(sys.stdlib_module_names) | {"test"}
+
 SLUG_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+\Z")
 # PEP 440, public and local versions, with the spellings the PEP accepts
@@ -115,7 +118,7 @@ def check_project_slug(value: Any) -> str | None:
         )
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         return f"{shown} is a Python keyword: pick another name, for example '{value}_service'."
-    if value in sys.stdlib_module_names:
+    if value in STDLIB_NAMES:
         return (
             f"{shown} would shadow the standard library module '{value}': "
             f"pick another name, for example '{value}_service'."

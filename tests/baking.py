@@ -1,0 +1,144 @@
+"""Baking a template, the real database servers, and running a command in a
+baked project: the pieces every test module shares."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMEWORKS = ("fastapi", "flask")
+DATABASES = ("sqlite", "postgresql", "mysql", "none")
+SERVER_DATABASES = ("postgresql", "mysql")
+BIN = Path(sys.executable).parent
+
+# The servers of the development and CI machines (see README, "Running the tests").
+SERVER_URLS = {
+    "postgresql": os.environ.get("TEMPLATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    "mysql": os.environ.get("TEMPLATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
+}
+
+# Settings a developer's shell may carry that must not leak into a baked
+# project's own test run.
+PROJECT_SETTINGS = (
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "SECRET_KEY",
+    "ACCESS_TOKEN_EXPIRE_MINUTES",
+    "CORS_ORIGINS",
+    "ENVIRONMENT",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "DOCS_ENABLED",
+    "FLASK_APP",
+    "FLASK_DEBUG",
+)
+
+
+def template_dir(framework: str) -> Path:
+    return ROOT / f"{framework}-template"
+
+
+def template_context(framework: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((template_dir(framework) / "cookiecutter.json").read_text())
+    return data
+
+
+@dataclass
+class Baked:
+    framework: str
+    path: Path
+    context: dict[str, Any]
+
+    @property
+    def slug(self) -> str:
+        return str(self.context["project_slug"])
+
+
+def bake(cookies: Any, framework: str, **answers: Any) -> Baked:
+    """Bake ``framework``'s template with ``answers``; fail with the hook's reason."""
+    result = cookies.bake(template=str(template_dir(framework)), extra_context=answers)
+    assert result.exception is None, f"baking {framework} with {answers} failed: {result.exception!r}"
+    assert result.exit_code == 0
+    return Baked(framework, Path(result.project_path), dict(result.context))
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in PROJECT_SETTINGS}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> str:
+    """Run a command in a baked project; fail with its output when it fails."""
+    completed = subprocess.run(
+        args,
+        cwd=cwd,
+        env=env or project_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, f"`{' '.join(args)}` in {cwd} exited {completed.returncode}:\n{output}"
+    return output
+
+
+# --- the database servers -------------------------------------------------
+
+
+def connect(kind: str, database: str | None = None) -> Any:
+    url = urlsplit(SERVER_URLS[kind])
+    default_database = url.path.lstrip("/")
+    if kind == "postgresql":
+        import psycopg
+
+        return psycopg.connect(
+            host=url.hostname,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password or None,
+            dbname=database or default_database,
+            autocommit=True,
+            connect_timeout=3,
+        )
+    import pymysql
+
+    return pymysql.connect(
+        host=url.hostname,
+        port=url.port or 3306,
+        user=url.username,
+        password=url.password or "",
+        database=database or default_database,
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def server_problem(kind: str) -> str | None:
+    """Why the ``kind`` server cannot be used, or None when it answers."""
+    try:
+        connect(kind).close()
+    except Exception as error:  # any driver error means "not here"
+        return f"{kind} server at {SERVER_URLS[kind]} is not reachable ({error.__class__.__name__}: {error})"
+    return None
+
+
+def require_server(kind: str) -> None:
+    problem = server_problem(kind)
+    if problem is None:
+        return
+    if os.environ.get("REQUIRE_DB_SERVERS") == "1":
+        pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
+    pytest.skip(f"{problem}; start it (see README) or run with REQUIRE_DB_SERVERS=1 to make this fail")

@@ -1,0 +1,79 @@
+"""Bake every supported combination and hold each project to what it promises:
+rendered, pruned by its manifest, lint- and type-clean, its own tests green."""
+
+from __future__ import annotations
+
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.baking import DATABASES, FRAMEWORKS, SERVER_DATABASES, Baked, bake, project_env, run
+from tests.checks import manifest_paths, traces, unrendered
+
+COMBINATIONS = [
+    pytest.param(framework, database, use_auth, id=f"{framework}-{database}-{'auth' if use_auth else 'noauth'}")
+    for framework, database, use_auth in product(FRAMEWORKS, DATABASES, (True, False))
+    if not (database == "none" and use_auth)
+]
+# Options that add no Python: one at a time on top of the defaults.
+PERIPHERAL = [
+    pytest.param(framework, answers, id=f"{framework}-{'-'.join(f'{k}={v}' for k, v in answers.items())}")
+    for framework, answers in product(FRAMEWORKS, ({"use_docker": False}, {"ci": "gitlab"}, {"ci": "none"}))
+]
+
+
+def check_layout(baked: Baked) -> None:
+    leftovers = unrendered(baked.path)
+    assert not leftovers, "unrendered template syntax:\n" + "\n".join(leftovers)
+    gone, kept = manifest_paths(baked)
+    assert not [p for p in gone if (baked.path / p).exists()], f"declined pieces still there: {sorted(gone)}"
+    missing = [p for p in kept if not (baked.path / p).exists()]
+    assert not missing, f"chosen pieces missing: {missing}"
+    found = traces(baked)
+    assert not found, "declined options left traces:\n" + "\n".join(found)
+    check_env(baked.path)
+
+
+def check_env(project: Path) -> None:
+    """``.env`` is ``.env.example`` with a fresh secret in place of the placeholder, and git ignores it."""
+    example = (project / ".env.example").read_text().splitlines()
+    env = (project / ".env").read_text().splitlines()
+    assert len(env) == len(example)
+    for placeholder, line in zip(example, env, strict=True):
+        if placeholder.startswith("SECRET_KEY="):
+            assert line.startswith("SECRET_KEY=") and len(line) >= len("SECRET_KEY=") + 64 and line != placeholder
+        else:
+            assert line == placeholder
+    assert ".env" in (project / ".gitignore").read_text().splitlines()
+
+
+def check_project(baked: Baked, mypy_cache: Path, test_database_url: str | None) -> None:
+    """The linters and the project's own suite, run as its README tells a developer."""
+    env = project_env(MYPY_CACHE_DIR=str(mypy_cache))
+    run(["ruff", "check", "--no-cache", "."], baked.path, env)
+    run(["ruff", "format", "--check", "--no-cache", "."], baked.path, env)
+    run(["python", "-m", "mypy"], baked.path, env)
+    if test_database_url:
+        env["TEST_DATABASE_URL"] = test_database_url
+    run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], baked.path, env)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("framework", "database", "use_auth"), COMBINATIONS)
+def test_combination(
+    cookies: Any, framework: str, database: str, use_auth: bool, mypy_cache: Path, database_url: Any
+) -> None:
+    test_url = database_url(database) if database in SERVER_DATABASES else None
+    baked = bake(cookies, framework, database=database, use_auth=use_auth)
+    check_layout(baked)
+    check_project(baked, mypy_cache, test_url)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("framework", "answers"), PERIPHERAL)
+def test_peripheral_option(cookies: Any, framework: str, answers: dict[str, Any], mypy_cache: Path) -> None:
+    baked = bake(cookies, framework, **answers)
+    check_layout(baked)
+    check_project(baked, mypy_cache, None)
