@@ -1,0 +1,145 @@
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from {{ cookiecutter.project_slug }}.core.security import create_access_token, decode_access_token
+
+REGISTER = "/api/v1/auth/register"
+TOKEN = "/api/v1/auth/token"
+ME = "/api/v1/users/me"
+PASSWORD = "correct-horse"
+
+
+async def register(client: AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    response = await client.post(REGISTER, json={"email": email, "password": password})
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    return user
+
+
+def assert_credentials_refused(
+    response: Any, detail: str = "Could not validate credentials"
+) -> None:
+    assert response.status_code == 401
+    assert response.json() == {"detail": detail}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_register_returns_the_user_without_password(client: AsyncClient) -> None:
+    user = await register(client, "New.User@Example.COM")
+    assert set(user) == {"id", "email", "created_at"}
+    assert user["email"] == "new.user@example.com"
+    assert user["created_at"].endswith("Z")
+
+
+async def test_register_twice_is_409_whatever_the_case(client: AsyncClient) -> None:
+    await register(client, "carol@example.com")
+    response = await client.post(
+        REGISTER, json={"email": "CAROL@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Email already registered"}
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"email": "not-an-email", "password": PASSWORD}, ["body", "email"]),
+        ({"email": "d@example.com", "password": "short"}, ["body", "password"]),
+        ({"email": "d@example.com", "password": "x" * 129}, ["body", "password"]),
+        ({"email": "d@example.com"}, ["body", "password"]),
+        ({"email": "d@example.com", "password": PASSWORD, "admin": True}, ["body", "admin"]),
+    ],
+)
+async def test_register_validation(
+    client: AsyncClient, body: dict[str, Any], loc: list[str]
+) -> None:
+    response = await client.post(REGISTER, json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+async def test_token_and_me(client: AsyncClient, app: FastAPI) -> None:
+    user = await register(client, "dave@example.com")
+    response = await client.post(TOKEN, data={"username": "DAVE@example.com", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == app.state.settings.access_token_expire_minutes * 60
+
+    claims = jwt.decode(body["access_token"], app.state.settings.signing_key, algorithms=["HS256"])
+    assert claims["sub"] == str(user["id"])
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+
+    me = await client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json() == user
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("erin@example.com", "wrong-password"), ("nobody@example.com", PASSWORD)],
+)
+async def test_bad_credentials_look_the_same(
+    client: AsyncClient, username: str, password: str
+) -> None:
+    await register(client, "erin@example.com")
+    response = await client.post(TOKEN, data={"username": username, "password": password})
+    assert_credentials_refused(response, "Incorrect email or password")
+
+
+async def test_token_form_fields_are_required(client: AsyncClient) -> None:
+    response = await client.post(TOKEN, data={"password": PASSWORD})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "username"]
+
+
+@pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwYXNz"])
+async def test_me_without_a_bearer_token(client: AsyncClient, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    assert_credentials_refused(await client.get(ME, headers=headers), "Not authenticated")
+
+
+# "Bearer" with nothing after it is a bearer token that fails to validate, not a missing one.
+@pytest.mark.parametrize("authorization", ["Bearer not.a.jwt", "Bearer", "bearer x"])
+async def test_me_with_garbage_token(client: AsyncClient, authorization: str) -> None:
+    response = await client.get(ME, headers={"Authorization": authorization})
+    assert_credentials_refused(response)
+
+
+async def test_me_with_forged_token(client: AsyncClient) -> None:
+    user = await register(client, "frank@example.com")
+    forged = create_access_token(str(user["id"]), "another-secret-" * 4, timedelta(minutes=5))
+    response = await client.get(ME, headers={"Authorization": f"Bearer {forged}"})
+    assert_credentials_refused(response)
+
+
+async def test_me_with_expired_token(client: AsyncClient, app: FastAPI) -> None:
+    user = await register(client, "grace@example.com")
+    key = app.state.settings.signing_key
+    expired = create_access_token(str(user["id"]), key, timedelta(seconds=-1))
+    response = await client.get(ME, headers={"Authorization": f"Bearer {expired}"})
+    assert_credentials_refused(response)
+
+
+@pytest.mark.parametrize("subject", ["999999", "not-a-number"])
+async def test_me_for_unknown_subject(client: AsyncClient, app: FastAPI, subject: str) -> None:
+    token = create_access_token(subject, app.state.settings.signing_key, timedelta(minutes=5))
+    response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+    assert_credentials_refused(response)
+
+
+def test_tokens_without_required_claims_are_refused() -> None:
+    key = "k" * 40
+    no_exp = jwt.encode({"sub": "1", "iat": datetime.now(UTC)}, key, algorithm="HS256")
+    numeric_sub = jwt.encode(
+        {"sub": 1, "iat": datetime.now(UTC), "exp": datetime.now(UTC) + timedelta(minutes=1)},
+        key,
+        algorithm="HS256",
+    )
+    assert decode_access_token(no_exp, key) is None
+    assert decode_access_token(numeric_sub, key) is None

@@ -1,0 +1,229 @@
+import re
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+ITEMS = "/api/v1/items"
+UTC_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
+
+Headers = dict[str, str]
+
+
+async def create(
+    client: AsyncClient,
+    headers: Headers,
+    name: str = "first",
+    description: str | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        ITEMS, json={"name": name, "description": description}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    item: dict[str, Any] = response.json()
+    return item
+{%- if cookiecutter.use_auth %}
+
+
+@pytest.fixture
+def headers(auth_headers: Headers) -> Headers:
+    return auth_headers
+{%- else %}
+
+
+@pytest.fixture
+def headers() -> Headers:
+    # No auth in this project: requests carry no credentials.
+    return {}
+{%- endif %}
+
+
+async def test_create_and_read(client: AsyncClient, headers: Headers) -> None:
+    item = await create(client, headers, "pen", "blue ink")
+    assert set(item) == {"id", "name", "description", "created_at", "updated_at"{% if cookiecutter.use_auth %}, "owner_id"{% endif %}}
+    assert item["name"] == "pen"
+    assert item["description"] == "blue ink"
+    assert UTC_ISO.match(item["created_at"])
+    assert UTC_ISO.match(item["updated_at"])
+
+    response = await client.get(f"{ITEMS}/{item['id']}", headers=headers)
+    assert response.status_code == 200
+    assert response.json() == item
+
+
+async def test_description_is_optional(client: AsyncClient, headers: Headers) -> None:
+    response = await client.post(ITEMS, json={"name": "bare"}, headers=headers)
+    assert response.status_code == 201
+    assert response.json()["description"] is None
+
+
+async def test_list_is_paginated_newest_first(client: AsyncClient, headers: Headers) -> None:
+    for name in ("a", "b", "c"):
+        await create(client, headers, name)
+    response = await client.get(ITEMS, params={"limit": 2, "offset": 0}, headers=headers)
+    assert response.status_code == 200
+    page = response.json()
+    assert [item["name"] for item in page["items"]] == ["c", "b"]
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+
+    rest = (await client.get(ITEMS, params={"limit": 2, "offset": 2}, headers=headers)).json()
+    assert [item["name"] for item in rest["items"]] == ["a"]
+
+
+async def test_list_defaults(client: AsyncClient, headers: Headers) -> None:
+    response = await client.get(ITEMS, headers=headers)
+    assert response.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"offset": -1}, "offset"),
+    ],
+)
+async def test_list_bounds(
+    client: AsyncClient,
+    headers: Headers,
+    params: dict[str, Any],
+    field: str,
+) -> None:
+    response = await client.get(ITEMS, params=params, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", field]
+
+
+async def test_list_upper_bound_is_accepted(client: AsyncClient, headers: Headers) -> None:
+    response = await client.get(ITEMS, params={"limit": 100}, headers=headers)
+    assert response.status_code == 200
+
+
+async def test_patch_changes_only_given_fields(client: AsyncClient, headers: Headers) -> None:
+    item = await create(client, headers, "pen", "blue")
+    response = await client.patch(
+        f"{ITEMS}/{item['id']}", json={"description": None}, headers=headers
+    )
+    assert response.status_code == 200
+    changed = response.json()
+    assert changed["name"] == "pen"
+    assert changed["description"] is None
+    assert changed["updated_at"] >= item["updated_at"]
+
+    renamed = await client.patch(f"{ITEMS}/{item['id']}", json={"name": "pencil"}, headers=headers)
+    assert renamed.json()["name"] == "pencil"
+
+
+@pytest.mark.parametrize(
+    ("body", "error_type", "loc"),
+    [
+        ({"name": None}, "string_type", ["body", "name"]),
+        ({"name": ""}, "string_too_short", ["body", "name"]),
+        ({"name": "x" * 101}, "string_too_long", ["body", "name"]),
+        ({"description": "x" * 1001}, "string_too_long", ["body", "description"]),
+        ({"colour": "red"}, "extra_forbidden", ["body", "colour"]),
+    ],
+)
+async def test_patch_validation(
+    client: AsyncClient,
+    headers: Headers,
+    body: dict[str, Any],
+    error_type: str,
+    loc: list[str],
+) -> None:
+    item = await create(client, headers)
+    response = await client.patch(f"{ITEMS}/{item['id']}", json=body, headers=headers)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert (error["type"], error["loc"]) == (error_type, loc)
+
+
+@pytest.mark.parametrize(
+    ("body", "error_type", "loc"),
+    [
+        ({}, "missing", ["body", "name"]),
+        ({"name": ""}, "string_too_short", ["body", "name"]),
+        ({"name": "x" * 101}, "string_too_long", ["body", "name"]),
+        ({"name": "ok", "description": "x" * 1001}, "string_too_long", ["body", "description"]),
+        ({"name": "ok", "owner": 1}, "extra_forbidden", ["body", "owner"]),
+        ({"name": 5}, "string_type", ["body", "name"]),
+    ],
+)
+async def test_create_validation(
+    client: AsyncClient,
+    headers: Headers,
+    body: dict[str, Any],
+    error_type: str,
+    loc: list[str],
+) -> None:
+    response = await client.post(ITEMS, json=body, headers=headers)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert (error["type"], error["loc"]) == (error_type, loc)
+    assert {"type", "loc", "msg", "input"} <= set(error)
+
+
+async def test_malformed_json_is_422(client: AsyncClient, headers: Headers) -> None:
+    response = await client.post(
+        ITEMS,
+        content=b'{"name": ',
+        headers={"Content-Type": "application/json", **headers},
+    )
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["type"] == "json_invalid"
+    assert error["loc"][0] == "body"
+
+
+async def test_non_integer_id_is_422(client: AsyncClient, headers: Headers) -> None:
+    response = await client.get(f"{ITEMS}/abc", headers=headers)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert (error["type"], error["loc"]) == ("int_parsing", ["path", "item_id"])
+
+
+async def test_missing_item_is_404(client: AsyncClient, headers: Headers) -> None:
+    for method in ("GET", "PATCH", "DELETE"):
+        response = await client.request(method, f"{ITEMS}/999999", json={}, headers=headers)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Item not found"}
+
+
+async def test_delete(client: AsyncClient, headers: Headers) -> None:
+    item = await create(client, headers)
+    response = await client.delete(f"{ITEMS}/{item['id']}", headers=headers)
+    assert response.status_code == 204
+    assert response.content == b""
+    gone = await client.get(f"{ITEMS}/{item['id']}", headers=headers)
+    assert gone.status_code == 404
+{%- if cookiecutter.use_auth %}
+
+
+async def test_items_need_a_token(client: AsyncClient) -> None:
+    calls = [("GET", ITEMS), ("POST", ITEMS), ("GET", f"{ITEMS}/1"), ("DELETE", f"{ITEMS}/1")]
+    for method, path in calls:
+        response = await client.request(method, path)
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Not authenticated"}
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_users_see_only_their_own_items(
+    client: AsyncClient, headers: Headers, other_auth_headers: Headers
+) -> None:
+    mine = await create(client, headers, "mine")
+    theirs = await create(client, other_auth_headers, "theirs")
+    assert mine["owner_id"] != theirs["owner_id"]
+
+    page = (await client.get(ITEMS, headers=headers)).json()
+    assert [item["name"] for item in page["items"]] == ["mine"]
+    assert page["total"] == 1
+
+    url = f"{ITEMS}/{theirs['id']}"
+    assert (await client.get(url, headers=headers)).status_code == 404
+    assert (await client.patch(url, json={"name": "x"}, headers=headers)).status_code == 404
+    assert (await client.delete(url, headers=headers)).status_code == 404
+    still_there = await client.get(url, headers=other_auth_headers)
+    assert still_there.json()["name"] == "theirs"
+{%- endif %}

@@ -1,0 +1,68 @@
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from {{ cookiecutter.project_slug }}.api.deps import SessionDep, SettingsDep
+from {{ cookiecutter.project_slug }}.core.security import (
+    burn_verify_time,
+    create_access_token,
+    hash_password,
+    verify_password,
+)
+from {{ cookiecutter.project_slug }}.db.models import User
+from {{ cookiecutter.project_slug }}.schemas.token import Token
+from {{ cookiecutter.project_slug }}.schemas.user import UserCreate, UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+EMAIL_TAKEN = "Email already registered"
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": EMAIL_TAKEN}},
+)
+async def register(payload: UserCreate, session: SessionDep) -> UserRead:
+    if await session.scalar(select(User.id).where(User.email == payload.email)) is not None:
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=EMAIL_TAKEN)
+    hashed = await run_in_threadpool(hash_password, payload.password)
+    user = User(email=payload.email, hashed_password=hashed)
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # Two registrations raced past the check above; the unique index decided.
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=EMAIL_TAKEN) from None
+    return UserRead.model_validate(user)
+
+
+@router.post("/token", responses={401: {"description": "Incorrect email or password"}})
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Token:
+    user = await session.scalar(select(User).where(User.email == form.username.strip().lower()))
+    if user is None:
+        # Argon2 is deliberately slow: keep it off the event loop.
+        await run_in_threadpool(burn_verify_time, form.password)
+        valid = False
+    else:
+        valid = await run_in_threadpool(verify_password, form.password, user.hashed_password)
+    if user is None or not valid:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Incorrect email or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    lifetime = timedelta(minutes=settings.access_token_expire_minutes)
+    return Token(
+        access_token=create_access_token(str(user.id), settings.signing_key, lifetime),
+        expires_in=int(lifetime.total_seconds()),
+    )

@@ -1,0 +1,105 @@
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy import func, select
+
+from {{ cookiecutter.project_slug }}.api.deps import {% if cookiecutter.use_auth %}CurrentUser, {% endif %}SessionDep
+from {{ cookiecutter.project_slug }}.db.models import Item
+from {{ cookiecutter.project_slug }}.schemas.item import ItemCreate, ItemPage, ItemRead, ItemUpdate
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+
+async def _get_item_or_404(session: SessionDep, item_id: int{% if cookiecutter.use_auth %}, owner_id: int{% endif %}) -> Item:
+    item = await session.get(Item, item_id)
+{%- if cookiecutter.use_auth %}
+    # Someone else's item answers like a missing one: its existence is not the caller's business.
+    if item is None or item.owner_id != owner_id:
+{%- else %}
+    if item is None:
+{%- endif %}
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Item not found")
+    return item
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_item(
+    payload: ItemCreate,
+    session: SessionDep,
+{%- if cookiecutter.use_auth %}
+    user: CurrentUser,
+{%- endif %}
+) -> ItemRead:
+    item = Item(**payload.model_dump(){% if cookiecutter.use_auth %}, owner_id=user.id{% endif %})
+    session.add(item)
+    await session.flush()
+    return ItemRead.model_validate(item)
+
+
+@router.get("")
+async def list_items(
+    session: SessionDep,
+{%- if cookiecutter.use_auth %}
+    user: CurrentUser,
+{%- endif %}
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ItemPage:
+{%- if cookiecutter.use_auth %}
+    owned = Item.owner_id == user.id
+    total = await session.scalar(select(func.count()).select_from(Item).where(owned))
+    query = select(Item).where(owned)
+{%- else %}
+    total = await session.scalar(select(func.count()).select_from(Item))
+    query = select(Item)
+{%- endif %}
+    rows = await session.scalars(
+        query.order_by(Item.created_at.desc(), Item.id.desc()).limit(limit).offset(offset)
+    )
+    return ItemPage(
+        items=[ItemRead.model_validate(item) for item in rows],
+        total=total or 0,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{item_id}")
+async def read_item(
+    item_id: int,
+    session: SessionDep,
+{%- if cookiecutter.use_auth %}
+    user: CurrentUser,
+{%- endif %}
+) -> ItemRead:
+    item = await _get_item_or_404(session, item_id{% if cookiecutter.use_auth %}, user.id{% endif %})
+    return ItemRead.model_validate(item)
+
+
+@router.patch("/{item_id}")
+async def update_item(
+    item_id: int,
+    payload: ItemUpdate,
+    session: SessionDep,
+{%- if cookiecutter.use_auth %}
+    user: CurrentUser,
+{%- endif %}
+) -> ItemRead:
+    item = await _get_item_or_404(session, item_id{% if cookiecutter.use_auth %}, user.id{% endif %})
+    for field, value in payload.model_dump(exclude_unset=True).items():
+        setattr(item, field, value)
+    await session.flush()
+    return ItemRead.model_validate(item)
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(
+    item_id: int,
+    session: SessionDep,
+{%- if cookiecutter.use_auth %}
+    user: CurrentUser,
+{%- endif %}
+) -> Response:
+    item = await _get_item_or_404(session, item_id{% if cookiecutter.use_auth %}, user.id{% endif %})
+    await session.delete(item)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

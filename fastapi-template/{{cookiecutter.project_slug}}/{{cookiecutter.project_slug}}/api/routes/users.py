@@ -1,0 +1,11 @@
+from fastapi import APIRouter
+
+from {{ cookiecutter.project_slug }}.api.deps import CurrentUser
+from {{ cookiecutter.project_slug }}.schemas.user import UserRead
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me")
+async def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)

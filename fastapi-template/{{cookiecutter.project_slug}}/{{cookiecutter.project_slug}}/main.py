@@ -1,0 +1,87 @@
+"""The application factory, and the module-level `app` that servers import."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+
+{% if cookiecutter.database != 'none' -%}
+from {{ cookiecutter.project_slug }}.api.router import api_router
+{% endif -%}
+from {{ cookiecutter.project_slug }}.api.routes import health
+from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.core.logging import configure_logging
+from {{ cookiecutter.project_slug }}.core.middleware import RequestLogMiddleware
+{%- if cookiecutter.database != 'none' %}
+from {{ cookiecutter.project_slug }}.db.session import create_engine, create_sessionmaker
+{%- endif %}
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    logger.info("starting in %s mode", app.state.settings.environment)
+    yield
+{%- if cookiecutter.database != 'none' %}
+    # Close pooled connections cleanly instead of leaving the database to time them out.
+    await app.state.engine.dispose()
+{%- endif %}
+
+
+async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the log only; the client learns nothing about the internals.
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        content={"detail": "Internal Server Error"},
+    )
+
+
+def _new_app(*, show_docs: bool) -> FastAPI:
+    title = "{{ cookiecutter.project_name }}"
+    version = "{{ cookiecutter.version }}"
+    if show_docs:
+        # Swagger UI and ReDoc assets come from the fastapi-offline package: no CDN at run time.
+        return FastAPIOffline(title=title, version=version, lifespan=lifespan)
+    return FastAPI(title=title, version=version, lifespan=lifespan, docs_url=None, redoc_url=None)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.secret_key_generated:
+        logger.warning(
+            "SECRET_KEY is not set: using a random key for this process "
+            "(tokens will not survive a restart)"
+        )
+
+    app = _new_app(show_docs=settings.show_docs)
+    app.state.settings = settings
+{%- if cookiecutter.database != 'none' %}
+    app.state.engine = create_engine(settings.async_database_url)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+{%- endif %}
+
+    app.add_exception_handler(Exception, unhandled_error)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestLogMiddleware)
+
+    app.include_router(health.router)
+{%- if cookiecutter.database != 'none' %}
+    app.include_router(api_router)
+{%- endif %}
+    return app
+
+
+app = create_app()

@@ -1,0 +1,8 @@
+from pydantic import BaseModel
+
+
+class Health(BaseModel):
+    status: str
+{%- if cookiecutter.database != 'none' %}
+    database: str
+{%- endif %}
