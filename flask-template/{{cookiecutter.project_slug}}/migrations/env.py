@@ -1,0 +1,50 @@
+"""Alembic's entry point, run by ``flask db``: migrations use the app's database and models."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from alembic import context
+from flask import current_app
+
+logger = logging.getLogger("alembic.env")
+
+migrate_extension = current_app.extensions["migrate"]
+target_metadata = migrate_extension.db.metadata
+
+
+def skip_empty_autogenerate(migration_context: Any, revision: Any, directives: list[Any]) -> None:
+    # `flask db migrate` with no model change should not write an empty file.
+    if getattr(context.config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+        logger.info("No changes in the models: no migration written.")
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=migrate_extension.db.engine.url.render_as_string(hide_password=False),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        **migrate_extension.configure_args,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    with migrate_extension.db.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            process_revision_directives=skip_empty_autogenerate,
+            **migrate_extension.configure_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

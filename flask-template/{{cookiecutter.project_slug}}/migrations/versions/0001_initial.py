@@ -1,0 +1,62 @@
+"""Initial tables: {% if cookiecutter.use_auth %}users and {% endif %}items.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-01-01 00:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+{%- if cookiecutter.database == "mysql" %}
+from sqlalchemy.dialects import mysql
+{%- endif %}
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+{% if cookiecutter.database == "mysql" %}
+TIMESTAMP = mysql.DATETIME(fsp=6)
+{%- else %}
+TIMESTAMP = sa.DateTime(timezone=True)
+{%- endif %}
+
+
+def upgrade() -> None:
+{%- if cookiecutter.use_auth %}
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("hashed_password", sa.String(length=255), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+    )
+    op.create_index(op.f("ix_users_email"), "users", ["email"], unique=True)
+{%- endif %}
+    op.create_table(
+        "items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=1000), nullable=True),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=False),
+{%- if cookiecutter.use_auth %}
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_items_owner_id_users"), ondelete="CASCADE"),
+{%- endif %}
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+    )
+    op.create_index(op.f("ix_items_created_at"), "items", ["created_at"], unique=False)
+{%- if cookiecutter.use_auth %}
+    op.create_index(op.f("ix_items_owner_id"), "items", ["owner_id"], unique=False)
+{%- endif %}
+
+
+def downgrade() -> None:
+    # Dropping a table drops its indexes (MySQL refuses to drop one a foreign key needs).
+    op.drop_table("items")
+{%- if cookiecutter.use_auth %}
+    op.drop_index(op.f("ix_users_email"), table_name="users")
+    op.drop_table("users")
+{%- endif %}

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pwdlib import PasswordHash
+from sqlalchemy import select
+
+from {{ cookiecutter.project_slug }}.extensions import db
+from {{ cookiecutter.project_slug }}.models import User
+
+from .conftest import TEST_SECRET_KEY, AuthActions
+
+REGISTER = "/api/v1/auth/register"
+TOKEN = "/api/v1/auth/token"
+
+
+def test_register(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(REGISTER, json={"email": "Ada@Example.COM", "password": "correct horse"})
+    assert response.status_code == 201
+    user = response.get_json()
+    assert set(user) == {"id", "email", "created_at"}
+    assert user["email"] == "ada@example.com"
+    assert user["created_at"].endswith("Z")
+    assert "correct horse" not in caplog.text
+
+
+def test_password_is_stored_hashed(app: Flask, auth: AuthActions) -> None:
+    auth.register()
+    with app.app_context():
+        user = db.session.execute(select(User)).scalar_one()
+        assert user.hashed_password.startswith("$argon2")
+
+
+def test_register_twice_in_any_case_conflicts(client: FlaskClient, auth: AuthActions) -> None:
+    auth.register("ada@example.com")
+    response = client.post(REGISTER, json={"email": "ADA@example.com", "password": "another one"})
+    assert response.status_code == 409
+    assert response.get_json() == {"detail": "Email already registered"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "loc", "error_type"),
+    [
+        ({"email": "not-an-email", "password": "long enough"}, ["body", "email"], "value_error"),
+        ({"email": "ada@example.com", "password": "short"}, ["body", "password"], "string_too_short"),
+        ({"email": "ada@example.com", "password": "x" * 129}, ["body", "password"], "string_too_long"),
+        ({"email": "ada@example.com"}, ["body", "password"], "missing"),
+        ({"email": "ada@example.com", "password": "long enough", "admin": True}, ["body", "admin"], "extra_forbidden"),
+    ],
+)
+def test_register_validation(client: FlaskClient, payload: dict[str, object], loc: list[str], error_type: str) -> None:
+    response = client.post(REGISTER, json=payload)
+    assert response.status_code == 422
+    [error] = response.get_json()["detail"]
+    assert (error["loc"], error["type"]) == (loc, error_type)
+
+
+def test_token(client: FlaskClient, auth: AuthActions) -> None:
+    auth.register()
+    response = client.post(TOKEN, data={"username": "ADA@example.com", "password": "correct horse"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert (body["token_type"], body["expires_in"]) == ("bearer", 30 * 60)
+    claims = jwt.decode(body["access_token"], TEST_SECRET_KEY, algorithms=["HS256"])
+    assert {"sub", "iat", "exp"} <= set(claims)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("ada@example.com", "wrong password"), ("nobody@example.com", "correct horse")]
+)
+def test_token_refuses_bad_credentials_alike(
+    client: FlaskClient, auth: AuthActions, username: str, password: str
+) -> None:
+    auth.register()
+    response = client.post(TOKEN, data={"username": username, "password": password})
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Incorrect email or password"}
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_unknown_email_still_verifies_a_hash(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = PasswordHash.verify
+
+    def spy(self: PasswordHash, password: str | bytes, hash: str | bytes) -> bool:
+        calls.append(str(password))
+        return original(self, password, hash)
+
+    monkeypatch.setattr(PasswordHash, "verify", spy)
+    client.post(TOKEN, data={"username": "nobody@example.com", "password": "guess"})
+    assert calls == ["guess"]
+
+
+def test_token_form_validation(client: FlaskClient) -> None:
+    response = client.post(TOKEN, data={"username": "ada@example.com"})
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == [
+        {"type": "missing", "loc": ["body", "password"], "msg": "Field required", "input": None}
+    ]
+
+    as_json = client.post(TOKEN, json={"username": "ada@example.com", "password": "x"})
+    assert [error["loc"] for error in as_json.get_json()["detail"]] == [["body", "username"], ["body", "password"]]
+
+    grant = client.post(TOKEN, data={"username": "a", "password": "b", "grant_type": "client_credentials"})
+    assert grant.get_json()["detail"][0]["type"] == "string_pattern_mismatch"
+
+
+def token_for(user_id: int | str, *, key: str = TEST_SECRET_KEY, expires_in: timedelta = timedelta(minutes=5)) -> str:
+    now = datetime.now(UTC)
+    return jwt.encode({"sub": str(user_id), "iat": now, "exp": now + expires_in}, key, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Basic YWRhOnNlY3JldA==",
+        "Token abc",
+    ],
+)
+def test_me_without_a_bearer_token(client: FlaskClient, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.get("/api/v1/users/me", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Not authenticated"}
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
+    user_id = auth.register()["id"]
+    bad_tokens = {
+        "malformed": "not.a.token",
+        "empty": "",
+        "forged": token_for(user_id, key="another-secret-key-that-is-long-enough"),
+        "expired": token_for(user_id, expires_in=timedelta(minutes=-1)),
+        "unknown user": token_for(user_id + 1000),
+        "non-numeric subject": token_for("ada"),
+        "no expiry": jwt.encode({"sub": str(user_id)}, TEST_SECRET_KEY, algorithm="HS256"),
+    }
+    for reason, token in bad_tokens.items():
+        response = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, reason
+        assert response.get_json() == {"detail": "Could not validate credentials"}, reason
+        assert response.headers["WWW-Authenticate"] == "Bearer", reason

@@ -1,0 +1,71 @@
+"""Database tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import {% if cookiecutter.database != "mysql" %}DateTime, {% endif %}Dialect, {% if cookiecutter.use_auth %}ForeignKey, {% endif %}String, TypeDecorator
+{%- if cookiecutter.database == "mysql" %}
+from sqlalchemy.dialects.mysql import DATETIME
+{%- endif %}
+from sqlalchemy.orm import Mapped, mapped_column{% if cookiecutter.use_auth %}, relationship{% endif %}
+
+# Models subclass the declarative base itself rather than ``db.Model``, so that mypy
+# sees real classes; Flask-SQLAlchemy shares this base's metadata.
+from .extensions import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware."""
+{% if cookiecutter.database == "mysql" %}
+    impl = DATETIME(fsp=6)  # MySQL keeps no offset and, by default, no microseconds
+{%- else %}
+    impl = DateTime(timezone=True)
+{%- endif %}
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        # SQLite and MySQL hand back naive values; they were written in UTC.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+{%- if cookiecutter.use_auth %}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    items: Mapped[list[Item]] = relationship(back_populates="owner", cascade="all, delete-orphan", passive_deletes=True)
+{%- endif %}
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+{%- if cookiecutter.use_auth %}
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    owner: Mapped[User] = relationship(back_populates="items")
+{%- endif %}

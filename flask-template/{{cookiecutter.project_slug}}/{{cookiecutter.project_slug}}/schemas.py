@@ -1,0 +1,52 @@
+"""The JSON shapes of the items API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class ItemUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Left out means "unchanged"; an explicit null is refused, since an item needs a name.
+    name: Annotated[str, Field(default=None, min_length=1, max_length=100)]
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+{%- if cookiecutter.use_auth %}
+    owner_id: int
+{%- endif %}
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class Pagination(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+
+class ItemPath(BaseModel):
+    item_id: int
