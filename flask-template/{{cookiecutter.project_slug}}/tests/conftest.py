@@ -73,7 +73,7 @@ def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 {%- else %}
     development = make_url(Settings.load().database_url)
     test = development.set(database=f"{development.database}_test")
-    server = create_engine(development.set(database={% if cookiecutter.database == "postgresql" %}"postgres"{% else %}None{% endif %}), isolation_level="AUTOCOMMIT")
+    server = create_engine(development.set(database={% if cookiecutter.database == "postgresql" %}"postgres"{% else %}"information_schema"{% endif %}), isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
 {%- if cookiecutter.database == "postgresql" %}
         exists = connection.execute(

@@ -40,6 +40,7 @@ def test_create_and_read(client: FlaskClient, headers: dict[str, str]) -> None:
     assert set(item) == {"id", "name", "description", "created_at", "updated_at"{% if cookiecutter.use_auth %}, "owner_id"{% endif %}}
     assert item["created_at"].endswith("Z")
     assert datetime.fromisoformat(item["created_at"]).utcoffset() is not None
+    assert item["updated_at"] == item["created_at"]
 
     response = client.get(f"{ITEMS}/{item['id']}", headers=headers)
     assert response.status_code == 200

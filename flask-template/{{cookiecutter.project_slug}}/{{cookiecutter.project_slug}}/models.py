@@ -20,6 +20,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def same_as_created(context: Any) -> datetime:
+    """A new row's updated_at equals its created_at."""
+    created: datetime = context.get_current_parameters()["created_at"]
+    return created
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware."""
 {% if cookiecutter.database == "mysql" %}
@@ -63,7 +69,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=same_as_created, onupdate=utcnow)
 {%- if cookiecutter.use_auth %}
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 

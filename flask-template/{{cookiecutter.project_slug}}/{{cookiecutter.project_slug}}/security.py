@@ -22,7 +22,10 @@ BEARER = {"WWW-Authenticate": "Bearer"}
 def init_app(app: Flask) -> None:
     # PASSWORD_HASH_PARAMS is empty in production (Argon2's recommended costs); tests lower it.
     params: dict[str, Any] = app.config.get("PASSWORD_HASH_PARAMS", {})
-    app.extensions["password_hash"] = PasswordHash((Argon2Hasher(**params),))
+    hasher = PasswordHash((Argon2Hasher(**params),))
+    app.extensions["password_hash"] = hasher
+    # Made up front: computing it on the first unknown email would make that answer slower.
+    app.extensions["password_dummy_hash"] = hasher.hash("dummy password")
 
 
 def _hasher() -> PasswordHash:
@@ -39,10 +42,7 @@ def verify_password(password: str, hashed: str | None) -> bool:
     """Check ``password``; with no user (``hashed`` None) spend the same time and fail."""
     if hashed is None:
         # A dummy verification, so an unknown email takes as long as a wrong password.
-        dummy = current_app.extensions.get("password_dummy_hash")
-        if dummy is None:
-            dummy = current_app.extensions["password_dummy_hash"] = hash_password("dummy password")
-        _hasher().verify(password, dummy)
+        _hasher().verify(password, current_app.extensions["password_dummy_hash"])
         return False
     return _hasher().verify(password, hashed)
 
