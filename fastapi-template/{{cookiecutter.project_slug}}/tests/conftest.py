@@ -73,7 +73,7 @@ def test_database_url() -> str:
         return explicit
     development = make_url(Settings(environment="test").database_url)
     name = f"{development.database}_test"
-    return development.set(database=name).render_as_string(hide_password=False)
+    return development.set(database=name).render_as_string(False)
 
 
 async def create_database_if_missing(url: URL) -> None:

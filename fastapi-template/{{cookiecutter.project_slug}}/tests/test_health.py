@@ -83,7 +83,7 @@ async def test_health_unavailable_then_back(settings: Settings) -> None:
     real = settings.async_database_url
     port = free_port()
     # Nothing listens on `port` yet: the database is "down".
-    url = real.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    url = real.set(host="127.0.0.1", port=port).render_as_string(False)
     app = create_app(settings.model_copy(update={"database_url": url}))
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
         response = await client.get("/health")

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The server configures its loggers after importing the app; its access log would
+    # repeat the request middleware's line, so it is switched off here, at start-up.
+    logging.getLogger("uvicorn.access").disabled = True
     logger.info("starting in %s mode", app.state.settings.environment)
     yield
 {%- if cookiecutter.database != 'none' %}

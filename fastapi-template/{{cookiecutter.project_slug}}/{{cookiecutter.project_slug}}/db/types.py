@@ -28,8 +28,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        value = value.astimezone(UTC)
-        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+{%- if cookiecutter.database == 'postgresql' %}
+        return value.astimezone(UTC)
+{%- else %}
+        # The column keeps no offset: store naive UTC.
+        return value.astimezone(UTC).replace(tzinfo=None)
+{%- endif %}
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
