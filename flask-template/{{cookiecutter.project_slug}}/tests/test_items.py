@@ -100,6 +100,12 @@ def test_update(client: FlaskClient, headers: dict[str, str]) -> None:
     assert cleared["description"] is None
 
 
+def test_update_reports_path_and_body_errors_together(client: FlaskClient, headers: dict[str, str]) -> None:
+    response = client.patch(f"{ITEMS}/abc", json={"name": None}, headers=headers)
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.get_json()["detail"]] == [["path", "item_id"], ["body", "name"]]
+
+
 def test_update_refuses_a_null_name(client: FlaskClient, headers: dict[str, str]) -> None:
     item = create(client, headers)
     response = client.patch(f"{ITEMS}/{item['id']}", json={"name": None}, headers=headers)

@@ -84,9 +84,9 @@ def get_item(item_id: str) -> Response:
 def update_item(item_id: str) -> Response:
     payload = validation.read_json()
     conditions = visible_items()
-    key = parse_id(item_id)
-    changes = validation.body(ItemUpdate, payload).model_dump(exclude_unset=True)
-    item = find_item(key, conditions)
+    key, data = validation.path_and_body(ItemPath, {"item_id": item_id}, ItemUpdate, payload)
+    changes = data.model_dump(exclude_unset=True)
+    item = find_item(key.item_id, conditions)
     for field, value in changes.items():
         setattr(item, field, value)
     db.session.commit()

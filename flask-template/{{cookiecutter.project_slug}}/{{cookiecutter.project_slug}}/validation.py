@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import APIError, RequestValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+PathModel = TypeVar("PathModel", bound=BaseModel)
 
 
 def _errors(error: ValidationError, location: str) -> list[dict[str, Any]]:
@@ -91,3 +92,23 @@ def path(model: type[Model], **values: str) -> Model:
         return model.model_validate(values)
     except ValidationError as error:
         raise RequestValidationError(_errors(error, "path")) from error
+
+
+def path_and_body(
+    path_model: type[PathModel], path_values: dict[str, str], body_model: type[Model], data: Any
+) -> tuple[PathModel, Model]:
+    """Both checked, so that one 422 lists the errors of both, as FastAPI's does."""
+    errors: list[dict[str, Any]] = []
+    parsed_path: PathModel | None = None
+    parsed_body: Model | None = None
+    try:
+        parsed_path = path(path_model, **path_values)
+    except RequestValidationError as error:
+        errors += error.errors
+    try:
+        parsed_body = body(body_model, data)
+    except RequestValidationError as error:
+        errors += error.errors
+    if parsed_path is None or parsed_body is None:
+        raise RequestValidationError(errors)
+    return parsed_path, parsed_body
