@@ -2,7 +2,11 @@ import re
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from {{ cookiecutter.project_slug }}.api.deps import SessionDep
+from {{ cookiecutter.project_slug }}.db.models import Item
 
 ITEMS = "/api/v1/items"
 UTC_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
@@ -197,6 +201,26 @@ async def test_delete(client: AsyncClient, headers: Headers) -> None:
     assert response.content == b""
     gone = await client.get(f"{ITEMS}/{item['id']}", headers=headers)
     assert gone.status_code == 404
+
+
+async def test_a_failed_request_is_rolled_back(
+    app: FastAPI, client: AsyncClient, headers: Headers
+) -> None:
+    item = await create(client, headers, "kept")
+
+    @app.patch("/explode/{item_id}")
+    async def explode(item_id: int, session: SessionDep) -> None:
+        found = await session.get(Item, item_id)
+        assert found is not None
+        found.name = "changed"
+        await session.flush()
+        raise RuntimeError("after the write")
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as failing:
+        assert (await failing.patch(f"/explode/{item['id']}")).status_code == 500
+    again = await client.get(f"{ITEMS}/{item['id']}", headers=headers)
+    assert again.json()["name"] == "kept"
 {%- if cookiecutter.use_auth %}
 
 
