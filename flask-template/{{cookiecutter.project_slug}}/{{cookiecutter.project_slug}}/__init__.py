@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import {% if cookiecutter.use_auth %}auth, {% endif %}cors, errors, health, {% if cookiecutter.database != "none" %}items, {% endif %}logs{% if cookiecutter.use_auth %}, security, users{% endif %}
+from . import {% if cookiecutter.use_auth %}auth, {% endif %}cors, errors, health, {% if cookiecutter.database != "none" %}items, {% endif %}logs, openapi{% if cookiecutter.use_auth %}, security, users{% endif %}
 from .config import Settings
 {%- if cookiecutter.database != "none" %}
 from .extensions import db, engine_options, migrate
@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     cors.init_app(app, settings.cors_origins)
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
 {%- if cookiecutter.database != "none" %}
     app.register_blueprint(items.bp)
 {%- endif %}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 
 class ItemCreate(BaseModel):
@@ -15,11 +15,16 @@ class ItemCreate(BaseModel):
     description: str | None = Field(default=None, max_length=1000)
 
 
+def _no_default(schema: dict[str, JsonValue]) -> None:
+    # The None default only marks "not sent"; it is not a value a client may send.
+    schema.pop("default", None)
+
+
 class ItemUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Left out means "unchanged"; an explicit null is refused, since an item needs a name.
-    name: Annotated[str, Field(default=None, min_length=1, max_length=100)]
+    name: Annotated[str, Field(default=None, min_length=1, max_length=100, json_schema_extra=_no_default)]
     description: str | None = Field(default=None, max_length=1000)
 
 
