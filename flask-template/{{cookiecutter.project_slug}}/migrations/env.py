@@ -9,6 +9,8 @@ from alembic import context
 from flask import current_app
 
 logger = logging.getLogger("alembic.env")
+# Show which migrations ran; the app configured the handlers already.
+logging.getLogger("alembic").setLevel(logging.INFO)
 
 migrate_extension = current_app.extensions["migrate"]
 target_metadata = migrate_extension.db.metadata
