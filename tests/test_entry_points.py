@@ -53,7 +53,7 @@ def user_config(tmp_path: Path, **default_context: object) -> Path:
 
 def cookiecutter(tmp_path: Path, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
     out = tmp_path / "out"
-    out.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "cookiecutter", *args, "--no-input", "--output-dir", str(out)]
     command += ["--config-file", str(config or user_config(tmp_path))]
     return subprocess.run(command, capture_output=True, text=True, check=False, env=project_env(), timeout=120)
@@ -61,7 +61,7 @@ def cookiecutter(tmp_path: Path, *args: str, config: Path | None = None) -> subp
 
 def cruft(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     out = tmp_path / "out"
-    out.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     command = [str(BIN / "cruft"), "create", *args, "--no-input", "--output-dir", str(out)]
     return subprocess.run(command, capture_output=True, text=True, check=False, env=project_env(), timeout=120)
 
