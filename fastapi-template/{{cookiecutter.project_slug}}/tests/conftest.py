@@ -89,7 +89,8 @@ async def create_database_if_missing(url: URL) -> None:
             if not exists:
                 await connection.execute(text(f'CREATE DATABASE "{name}"'))
 {%- else %}
-    server = create_engine(url.set(database=None), isolation_level="AUTOCOMMIT")
+    # information_schema is there on every server and open to every user.
+    server = create_engine(url.set(database="information_schema"), isolation_level="AUTOCOMMIT")
     try:
         async with server.connect() as connection:
             await connection.execute(text(f"CREATE DATABASE IF NOT EXISTS `{name}`"))
