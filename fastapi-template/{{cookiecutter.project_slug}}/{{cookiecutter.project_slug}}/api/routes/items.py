@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.project_slug }}.api.deps import {% if cookiecutter.use_auth %}CurrentUser, {% endif %}SessionDep
 from {{ cookiecutter.project_slug }}.db.models import Item
@@ -10,7 +11,7 @@ from {{ cookiecutter.project_slug }}.schemas.item import ItemCreate, ItemPage, I
 router = APIRouter(prefix="/items", tags=["items"])
 
 
-async def _get_item_or_404(session: SessionDep, item_id: int{% if cookiecutter.use_auth %}, owner_id: int{% endif %}) -> Item:
+async def _get_item_or_404(session: AsyncSession, item_id: int{% if cookiecutter.use_auth %}, owner_id: int{% endif %}) -> Item:
     item = await session.get(Item, item_id)
 {%- if cookiecutter.use_auth %}
     # Someone else's item answers like a missing one: its existence is not the caller's business.
