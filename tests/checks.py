@@ -17,13 +17,25 @@ UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter", re.IGNORECASE)
 SKIPPED_DIRS = {".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__", ".venv"}
 
 # Words that may appear only when their option is chosen: a declined option
-# must leave no file, import, dependency, setting or README line behind.
+# must leave no file, import, dependency, setting or README line behind. A word
+# matches where a word starts ("postgres" in "postgresql", not "password" in a
+# database image's "MARIADB_ROOT_PASSWORD").
 TRACES: dict[tuple[str, str], tuple[str, ...]] = {
     ("use_auth", "false"): ("jwt", "pwdlib", "argon2", "password", "access_token", "users/me", "ACCESS_TOKEN_EXPIRE"),
-    ("database", "none"): ("sqlalchemy", "alembic", "migrat", "DATABASE_URL", "/items", "sqlite", "postgres", "mysql"),
-    ("database", "sqlite"): ("postgres", "psycopg", "asyncpg", "mysql", "mariadb", "asyncmy"),
-    ("database", "postgresql"): ("sqlite", "mysql", "mariadb", "asyncmy"),
-    ("database", "mysql"): ("sqlite", "postgres", "psycopg", "asyncpg"),
+    ("database", "none"): (
+        "sqlalchemy",
+        "alembic",
+        "migrat",
+        "DATABASE_URL",
+        "/items",
+        "sqlite",
+        "aiosqlite",
+        "postgres",
+        "mysql",
+    ),
+    ("database", "sqlite"): ("postgres", "psycopg", "asyncpg", "mysql", "pymysql", "mariadb", "asyncmy"),
+    ("database", "postgresql"): ("sqlite", "aiosqlite", "mysql", "pymysql", "mariadb", "asyncmy"),
+    ("database", "mysql"): ("sqlite", "aiosqlite", "postgres", "psycopg", "asyncpg"),
     ("use_docker", "false"): ("docker", "compose.yaml"),
     ("ci", "none"): ("github", "gitlab"),
     ("ci", "github"): ("gitlab",),
@@ -80,7 +92,7 @@ def traces(baked: Baked) -> list[str]:
             words += option_words
     if not words:
         return []
-    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    pattern = re.compile("(?<![a-z0-9_])(?:" + "|".join(map(re.escape, words)) + ")", re.IGNORECASE)
     found = []
     for path in text_files(baked.path):
         relative = str(path.relative_to(baked.path))

@@ -38,14 +38,18 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        value = value.astimezone(UTC)
-        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+{%- if cookiecutter.database == "postgresql" %}
+        return value.astimezone(UTC)
+{%- else %}
+        # The column keeps no offset: store naive UTC.
+        return value.astimezone(UTC).replace(tzinfo=None)
+{%- endif %}
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         assert isinstance(value, datetime)
-        # SQLite and MySQL hand back naive values; they were written in UTC.
+        # A column without an offset hands back naive values, written in UTC.
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 {%- if cookiecutter.use_auth %}
 

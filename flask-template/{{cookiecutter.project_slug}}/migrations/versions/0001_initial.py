@@ -54,7 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Dropping a table drops its indexes (MySQL refuses to drop one a foreign key needs).
+    # Dropping a table drops its indexes (and some databases refuse to drop one a foreign key needs).
     op.drop_table("items")
 {%- if cookiecutter.use_auth %}
     op.drop_index(op.f("ix_users_email"), table_name="users")
