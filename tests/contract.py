@@ -151,6 +151,10 @@ def walk_auth(w: Walk, secret_key: str) -> dict[str, str]:
     assert w.exchanges[-1].challenge == "Bearer"
     bad = {"detail": "Could not validate credentials"}
     assert w.call("me with garbage token", "GET", me, 401, headers={"Authorization": "Bearer not-a-token"}) == bad
+    assert w.call("me with basic auth", "GET", me, 401, headers={"Authorization": "Basic YTpi"}) == {
+        "detail": "Not authenticated"
+    }
+    w.call("me with empty bearer", "GET", me, 401, headers={"Authorization": "Bearer "})
     now = datetime.now(UTC)
     claims = {"sub": str(user["id"]), "iat": now, "exp": now + timedelta(minutes=5)}
     forged = jwt.encode(claims, "another secret that is long enough to sign", algorithm="HS256")
@@ -266,9 +270,12 @@ def shape(value: Any) -> Any:
 
 def comparable(exchange: Exchange) -> tuple[Any, ...]:
     """What two services must agree on for one call: status, challenge, and
-    the body's shape; for invalid input, each error's location and type too."""
+    the body's shape; for invalid input each error's location and type, and
+    for any other error the whole body."""
     body = exchange.body
     if exchange.status == 422:
         errors = sorted((tuple(error["loc"]), error["type"]) for error in body["detail"])
         return exchange.status, exchange.challenge, errors
+    if exchange.status >= 400:
+        return exchange.status, exchange.challenge, body
     return exchange.status, exchange.challenge, shape(body)
