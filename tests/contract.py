@@ -154,7 +154,7 @@ def walk_auth(w: Walk, secret_key: str) -> dict[str, str]:
     assert w.call("me with basic auth", "GET", me, 401, headers={"Authorization": "Basic YTpi"}) == {
         "detail": "Not authenticated"
     }
-    w.call("me with empty bearer", "GET", me, 401, headers={"Authorization": "Bearer "})
+    w.call("me with empty bearer", "GET", me, 401, headers={"Authorization": "Bearer"})
     now = datetime.now(UTC)
     claims = {"sub": str(user["id"]), "iat": now, "exp": now + timedelta(minutes=5)}
     forged = jwt.encode(claims, "another secret that is long enough to sign", algorithm="HS256")

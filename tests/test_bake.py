@@ -21,6 +21,19 @@ COMBINATIONS = [
 PERIPHERAL = [
     pytest.param(framework, answers, id=f"{framework}-{'-'.join(f'{k}={v}' for k, v in answers.items())}")
     for framework, answers in product(FRAMEWORKS, ({"use_docker": False}, {"ci": "gitlab"}, {"ci": "none"}))
+] + [
+    # Free text with apostrophes, accents and punctuation lands in TOML, Python and Markdown.
+    pytest.param(
+        framework,
+        {
+            "project_name": "Zoë's Café API",
+            "description": "Orders & invoices: 100% async, <fast> and 'typed'",
+            "author_name": "Zoë O'Brien",
+            "author_email": "zoe.o'brien@example.co.uk",
+        },
+        id=f"{framework}-free-text",
+    )
+    for framework in FRAMEWORKS
 ]
 
 

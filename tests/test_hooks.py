@@ -27,6 +27,8 @@ post = load("post_gen_project")
 GOOD: dict[str, Any] = {
     "project_name": "Orders Service",
     "project_slug": "orders_service",
+    "description": "Takes orders.",
+    "author_name": "Ada Lovelace",
     "author_email": "ada@example.com",
     "version": "0.1.0",
     "python_version": "3.13",
@@ -90,7 +92,9 @@ def test_non_pep440_versions_are_refused(version: str) -> None:
     assert f"version={version!r} is not a PEP 440 version" in error
 
 
-@pytest.mark.parametrize("email", ["", "ada", "ada@", "@example.com", "ada@example", "ada @example.com", "a@b@c.io"])
+@pytest.mark.parametrize(
+    "email", ["", "ada", "ada@", "@example.com", "ada@example", "ada @example.com", "a@b@c.io", 'a"b@example.com']
+)
 def test_bad_emails_are_refused(email: str) -> None:
     (error,) = refusals(author_email=email)
     assert f"author_email={email!r} is not an email address" in error
@@ -100,6 +104,18 @@ def test_bad_emails_are_refused(email: str) -> None:
 def test_empty_project_name_is_refused(name: str) -> None:
     errors = refusals(project_name=name)
     assert any(e.startswith(f"project_name={name!r} is empty") for e in errors)
+
+
+@pytest.mark.parametrize("option", ["project_name", "description", "author_name"])
+@pytest.mark.parametrize("text", ['The "best" API', "back\\slash", "two\nlines", "tab\there"])
+def test_text_that_generated_files_cannot_hold_is_refused(option: str, text: str) -> None:
+    (error,) = refusals(**{option: text})
+    assert error.startswith(f"{option}={text!r} holds a double quote, a backslash or a line break")
+
+
+@pytest.mark.parametrize("text", ["Zoë's Café API", "Orders & invoices: 100% async <fast>", "{braces} [brackets]"])
+def test_other_text_passes(text: str) -> None:
+    assert refusals(project_name=text, description=text, author_name=text) == []
 
 
 def test_auth_without_database_is_refused() -> None:

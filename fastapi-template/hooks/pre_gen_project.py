@@ -85,7 +85,8 @@ PROJECT_NAMES = frozenset(
 STDLIB_NAMES = frozenset(sys.stdlib_module_names) | {"test"}
 
 SLUG_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+\Z")
+UNSAFE_TEXT_RE = re.compile(r'["\\\x00-\x1f\x7f]')
+EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z")
 # PEP 440, public and local versions, with the spellings the PEP accepts
 # before normalisation (1.0, 1.0.0rc1, 1.0-alpha.2, 2!1.0.post1.dev3, 1.0+local.7).
 VERSION_RE = re.compile(
@@ -103,9 +104,17 @@ VERSION_RE = re.compile(
 )
 
 
-def check_project_name(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return f"project_name={value!r} is empty: give the project a name, for example 'Orders Service'."
+def check_text(option: str, value: Any, *, required: bool = False) -> str | None:
+    """Free text lands inside TOML and Python strings: one line, no " or \\."""
+    if not isinstance(value, str):
+        return f"{option}={value!r} is not text: give it as a string."
+    if required and not value.strip():
+        return f"{option}={value!r} is empty: give the project a name, for example 'Orders Service'."
+    if UNSAFE_TEXT_RE.search(value):
+        return (
+            f"{option}={value!r} holds a double quote, a backslash or a line break, which the generated "
+            "files cannot keep as typed: leave them out (use ' for quotes)."
+        )
     return None
 
 
@@ -166,7 +175,9 @@ def check_boolean(option: str, value: Any) -> str | None:
 def validate(context: dict[str, Any]) -> list[str]:
     """Return one message per refused answer; an empty list means all is well."""
     errors = [
-        check_project_name(context.get("project_name")),
+        check_text("project_name", context.get("project_name"), required=True),
+        check_text("description", context.get("description")),
+        check_text("author_name", context.get("author_name")),
         check_project_slug(context.get("project_slug")),
         check_author_email(context.get("author_email")),
         check_version(context.get("version")),
