@@ -38,7 +38,7 @@ def commands(baked: Baked, port: int) -> tuple[list[str] | None, list[str]]:
     slug, has_db = baked.slug, baked.context["database"] != "none"
     if baked.framework == "fastapi":
         migrate = ["alembic", "upgrade", "head"]
-        serve = ["fastapi", "run", f"{slug}/main.py", "--host", "127.0.0.1", "--port", str(port)]
+        serve = ["uvicorn", f"{slug}.main:app", "--host", "127.0.0.1", "--port", str(port)]
     else:
         migrate = ["flask", "--app", slug, "db", "upgrade"]
         serve = ["gunicorn", "--bind", f"127.0.0.1:{port}", f"{slug}.wsgi:app"]

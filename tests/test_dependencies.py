@@ -69,7 +69,8 @@ def test_flask_brings_clearly_fewer_runtime_dependencies(cookies: Any, database:
     fastapi = closure(runtime(bake(cookies, "fastapi", **answers)))
     flask = closure(runtime(bake(cookies, "flask", **answers)))
     print(f"{database}: runtime distributions: flask {len(flask)}, fastapi {len(fastapi)}")
-    assert len(flask) <= 0.75 * len(fastapi), f"flask {sorted(flask)}\nfastapi {sorted(fastapi)}"
+    # "Clearly fewer": at least five distributions fewer to install, audit and update.
+    assert len(flask) <= len(fastapi) - 5, f"flask {sorted(flask)}\nfastapi {sorted(fastapi)}"
 
 
 def readme_install_and_test(readme: Path) -> str:
