@@ -18,9 +18,10 @@ COMBINATIONS = [
     if not (database == "none" and use_auth)
 ]
 # Options that add no Python: one at a time on top of the defaults.
+ONE_AT_A_TIME: tuple[dict[str, Any], ...] = ({"use_docker": False}, {"ci": "gitlab"}, {"ci": "none"})
 PERIPHERAL = [
     pytest.param(framework, answers, id=f"{framework}-{'-'.join(f'{k}={v}' for k, v in answers.items())}")
-    for framework, answers in product(FRAMEWORKS, ({"use_docker": False}, {"ci": "gitlab"}, {"ci": "none"}))
+    for framework, answers in product(FRAMEWORKS, ONE_AT_A_TIME)
 ] + [
     # Free text with apostrophes, accents and punctuation lands in TOML, Python and Markdown.
     pytest.param(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def assert_hooks_ran(project: Path, framework: str) -> None:
     assert secret and "change-me" not in secret[0], "post-generation hook did not write .env"
 
 
-ENTRY_POINTS = {
+ENTRY_POINTS: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "root-menu": ("fastapi", lambda repo: [str(repo)]),
     "directory-fastapi": ("fastapi", lambda repo: [str(repo), "--directory", "fastapi-template"]),
     "directory-flask": ("flask", lambda repo: [str(repo), "--directory", "flask-template"]),

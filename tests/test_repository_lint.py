@@ -1,0 +1,17 @@
+"""This repository's own code (hooks, tools, tests) is held to the standard it
+sets for the projects it generates."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.baking import ROOT, run
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ruff", "check", "--no-cache", "."], ["ruff", "format", "--check", "--no-cache", "."], ["python", "-m", "mypy"]],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_repository_is_clean(command: list[str]) -> None:
+    run(command, ROOT)
