@@ -19,9 +19,9 @@ import os
 {% endif -%}
 {% if cookiecutter.database != "none" -%}
 from collections.abc import Iterator
-{% endif -%}
-from typing import Any{% if cookiecutter.database != "none" %}, cast{% endif %}
+from typing import Any, cast
 
+{% endif -%}
 import pytest
 from flask import Flask
 {%- if cookiecutter.database != "none" %}
@@ -43,24 +43,8 @@ from {{ cookiecutter.project_slug }}.config import Settings
 from {{ cookiecutter.project_slug }}.extensions import db
 {%- endif %}
 
-TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+from .helpers import {% if cookiecutter.use_auth %}AuthActions, {% endif %}make_config{% if cookiecutter.database != "none" %}, refuse_the_development_database{% endif %}
 
-
-def make_config(**overrides: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "ENVIRONMENT": "test",
-        "TESTING": True,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "CORS_ORIGINS": [],
-        "LOG_LEVEL": "INFO",
-{%- if cookiecutter.use_auth %}
-        "ACCESS_TOKEN_EXPIRE_MINUTES": 30,
-        # Cheap Argon2 for speed; production keeps the library's defaults.
-        "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
-{%- endif %}
-    }
-    config.update(overrides)
-    return config
 {%- if cookiecutter.database != "none" %}
 
 
@@ -93,6 +77,7 @@ def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The migrated test database: ``flask db upgrade`` on an empty database must work."""
     url = _test_database_url(tmp_path_factory)
+    refuse_the_development_database(url)
     app = create_app(make_config(DATABASE_URL=url))
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
@@ -136,30 +121,6 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 {%- if cookiecutter.use_auth %}
-
-
-class AuthActions:
-    """Register users and get their tokens through the API."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def register(self, email: str = "ada@example.com", password: str = "correct horse") -> dict[str, Any]:
-        response = self.client.post("/api/v1/auth/register", json={"email": email, "password": password})
-        assert response.status_code == 201, response.get_json()
-        body: dict[str, Any] = response.get_json()
-        return body
-
-    def token(self, email: str = "ada@example.com", password: str = "correct horse") -> str:
-        response = self.client.post("/api/v1/auth/token", data={"username": email, "password": password})
-        assert response.status_code == 200, response.get_json()
-        access_token: str = response.get_json()["access_token"]
-        return access_token
-
-    def headers(self, email: str = "ada@example.com", password: str = "correct horse") -> dict[str, str]:
-        """A new user's bearer header."""
-        self.register(email, password)
-        return {"Authorization": f"Bearer {self.token(email, password)}"}
 
 
 @pytest.fixture

@@ -1,26 +1,48 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.config import ConfigError, Settings
 
-from .conftest import make_config
+from .helpers import make_config
+
+STRONG_SECRET = "Jq3vX9tLmR7wK2pZ8nB4cH6dF1gS5yUe"
 
 
 @pytest.mark.parametrize(
-    ("secret", "message"),
-    [("", "not set"), ("change-me", "placeholder"), ("short-but-random-7f3a", "shorter than 32")],
+    ("secret", "problem"),
+    [
+        ("", "is not set"),
+        ("Jq3vX9tLmR7wK2pZ8nB4", "is shorter than 32 characters"),
+        ("ab" * 20, "has fewer than 10 distinct characters"),
+        ("change-me-Jq3vX9tLmR7wK2pZ8nB4cH6dF", "looks like a placeholder"),
+        ("Jq3vX9tLmR7wK2pZ8nB4cH6dF1gS5yUe-EXAMPLE", "looks like a placeholder"),
+        ("Jq3vX9tLmR7wK2pZ8nB4cH6dF1gS5yUe_Your", "looks like a placeholder"),
+    ],
 )
-def test_production_refuses_a_weak_secret(secret: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+def test_production_refuses_a_weak_secret(secret: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
         create_app(make_config(ENVIRONMENT="production", SECRET_KEY=secret))
+    message = str(refused.value)
+    assert message.startswith(f"SECRET_KEY {problem}")
+    assert "os.urandom(32).hex()" in message  # says how to make a good one
+    assert "\n" not in message
+    if secret:
+        assert secret not in message
 
 
 def test_production_starts_with_a_strong_secret() -> None:
-    app = create_app(make_config(ENVIRONMENT="production", SECRET_KEY="x" * 40))
+    app = create_app(make_config(ENVIRONMENT="production", SECRET_KEY=STRONG_SECRET))
     assert app.config["SETTINGS"].environment == "production"
+
+
+def test_weak_secrets_are_fine_outside_production() -> None:
+    app = create_app(make_config(ENVIRONMENT="development", SECRET_KEY="change-me"))
+    assert app.config["SECRET_KEY"] == "change-me"
 
 
 def test_create_app_accepts_a_settings_object() -> None:
@@ -29,9 +51,13 @@ def test_create_app_accepts_a_settings_object() -> None:
     assert app.config["SECRET_KEY"] == "y" * 40
 
 
-def test_a_random_secret_when_none_is_set_in_development() -> None:
-    app = create_app(make_config(ENVIRONMENT="development", SECRET_KEY=""))
+def test_a_random_secret_when_none_is_set_in_development(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        app = create_app(make_config(ENVIRONMENT="development", SECRET_KEY=""))
     assert len(app.config["SECRET_KEY"]) >= 32
+    another = create_app(make_config(ENVIRONMENT="development", SECRET_KEY=""))
+    assert another.config["SECRET_KEY"] != app.config["SECRET_KEY"]
+    assert "SECRET_KEY is not set: using a random one" in caplog.text
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,8 +79,24 @@ def test_cors_origins_as_a_json_list() -> None:
 
 
 def test_unknown_log_level_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown log level"):
+    with pytest.raises(ConfigError, match=r"^Invalid settings: LOG_LEVEL: unknown log level"):
         Settings.load({"log_level": "LOUD"})
+{%- if cookiecutter.database != "none" %}
+
+
+MALFORMED_URL = "{% if cookiecutter.database == "sqlite" %}sqlite:/missing-slashes.db{% elif cookiecutter.database == "postgresql" %}postgresql://user@db:port/name{% else %}mysql://user@db:port/name{% endif %}"
+
+
+@pytest.mark.parametrize("url", ["foo", "oracle://scott@db/orcl", "", MALFORMED_URL])
+def test_a_bad_database_url_is_one_clear_line(url: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({"database_url": url})
+    message = str(refused.value)
+    assert message.startswith("Invalid settings: DATABASE_URL: expected ")
+    assert "{% if cookiecutter.database == "sqlite" %}sqlite:///{% elif cookiecutter.database == "postgresql" %}postgresql://{% else %}mysql://{% endif %}" in message
+    assert "\n" not in message
+    assert refused.value.__cause__ is None
+{%- endif %}
 {%- if cookiecutter.database in ["postgresql", "mysql"] %}
 
 
@@ -82,6 +124,7 @@ def test_cors_allows_listed_origins_only() -> None:
 
     refused = client.options("/health", headers={"Origin": "http://b.test", "Access-Control-Request-Method": "GET"})
     assert refused.status_code == 400
+    assert refused.get_json() == {"detail": "Disallowed CORS origin"}
 
     simple = client.get("/nowhere", headers={"Origin": "http://a.test"})
     assert simple.headers["Access-Control-Allow-Origin"] == "http://a.test"

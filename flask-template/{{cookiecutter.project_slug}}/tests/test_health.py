@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.extensions import db
 
-from .conftest import make_config
+from .helpers import make_config
 {%- endif %}
 
 

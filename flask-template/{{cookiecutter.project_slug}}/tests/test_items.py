@@ -7,7 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 {%- if cookiecutter.use_auth %}
 
-from .conftest import AuthActions
+from .helpers import AuthActions
 {%- endif %}
 
 ITEMS = "/api/v1/items"
@@ -72,6 +72,8 @@ def test_list_is_newest_first_and_paginated(client: FlaskClient, headers: dict[s
         ("limit=101", ["query", "limit"], "less_than_equal"),
         ("limit=abc", ["query", "limit"], "int_parsing"),
         ("offset=-1", ["query", "offset"], "greater_than_equal"),
+        ("offset=2147483648", ["query", "offset"], "less_than_equal"),
+        ("offset=99999999999999999999", ["query", "offset"], "less_than_equal"),
     ],
 )
 def test_pagination_bounds(
@@ -86,6 +88,7 @@ def test_pagination_bounds(
 def test_pagination_edges_are_allowed(client: FlaskClient, headers: dict[str, str]) -> None:
     assert client.get(f"{ITEMS}?limit=100&offset=0", headers=headers).status_code == 200
     assert client.get(f"{ITEMS}?limit=1&offset=5", headers=headers).get_json()["items"] == []
+    assert client.get(f"{ITEMS}?offset=2147483647", headers=headers).get_json()["items"] == []
 
 
 def test_update(client: FlaskClient, headers: dict[str, str]) -> None:
@@ -104,6 +107,22 @@ def test_update_reports_path_and_body_errors_together(client: FlaskClient, heade
     response = client.patch(f"{ITEMS}/abc", json={"name": None}, headers=headers)
     assert response.status_code == 422
     assert [error["loc"] for error in response.get_json()["detail"]] == [["path", "item_id"], ["body", "name"]]
+
+
+@pytest.mark.parametrize("field", ["name", "description"])
+def test_update_refuses_the_nul_character(client: FlaskClient, headers: dict[str, str], field: str) -> None:
+    item = create(client, headers)
+    response = client.patch(f"{ITEMS}/{item['id']}", json={field: "a\x00b"}, headers=headers)
+    assert response.status_code == 422
+    [error] = response.get_json()["detail"]
+    assert (error["loc"], error["type"]) == (["body", field], "string_pattern_mismatch")
+    assert error["ctx"] == {"pattern": r"^[^\x00]*$"}
+
+
+def test_trailing_slash_is_another_route(client: FlaskClient, headers: dict[str, str]) -> None:
+    response = client.get(f"{ITEMS}/", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json() == {"detail": "Not Found"}
 
 
 def test_update_refuses_a_null_name(client: FlaskClient, headers: dict[str, str]) -> None:
@@ -142,8 +161,33 @@ def test_item_id_must_be_an_integer(client: FlaskClient, headers: dict[str, str]
 
 
 @pytest.mark.parametrize(
+    ("item_id", "error_type"),
+    [
+        ("0", "greater_than_equal"),
+        ("-1", "greater_than_equal"),
+        ("2147483648", "less_than_equal"),
+        ("99999999999999999999", "less_than_equal"),
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_item_id_stays_in_the_column_range(
+    client: FlaskClient, headers: dict[str, str], method: str, item_id: str, error_type: str
+) -> None:
+    response = getattr(client, method)(f"{ITEMS}/{item_id}", json={}, headers=headers)
+    assert response.status_code == 422
+    [error] = response.get_json()["detail"]
+    assert (error["loc"], error["type"], error["input"]) == (["path", "item_id"], error_type, item_id)
+
+
+def test_largest_item_id_is_just_missing(client: FlaskClient, headers: dict[str, str]) -> None:
+    assert client.get(f"{ITEMS}/2147483647", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize(
     ("payload", "loc", "error_type"),
     [
+        ({"name": "nul\x00byte"}, ["body", "name"], "string_pattern_mismatch"),
+        ({"name": "x", "description": "\x00"}, ["body", "description"], "string_pattern_mismatch"),
         ({}, ["body", "name"], "missing"),
         ({"name": ""}, ["body", "name"], "string_too_short"),
         ({"name": "x" * 101}, ["body", "name"], "string_too_long"),

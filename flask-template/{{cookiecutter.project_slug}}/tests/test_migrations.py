@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
@@ -9,6 +10,8 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import inspect
 
 from {{ cookiecutter.project_slug }}.extensions import db
+
+from .helpers import refuse_the_development_database
 
 TABLES = {"alembic_version", "items"{% if cookiecutter.use_auth %}, "users"{% endif %}}
 
@@ -30,3 +33,19 @@ def test_downgrade_to_base_and_upgrade_again(app: Flask, runner: FlaskCliRunner)
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert set(inspect(db.engine).get_table_names()) == TABLES
+
+
+def test_the_tests_refuse_the_development_database(monkeypatch: pytest.MonkeyPatch) -> None:
+{%- if cookiecutter.database == "sqlite" %}
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////srv/app/dev.db")
+    same, other = "sqlite:////srv/app/dev.db", "sqlite:////srv/app/dev_test.db"
+{%- elif cookiecutter.database == "postgresql" %}
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.internal:5432/app")
+    same, other = "postgres://app@db.internal:5432/app", "postgresql://app@db.internal:5432/app_test"
+{%- else %}
+    monkeypatch.setenv("DATABASE_URL", "mysql://app@db.internal:3306/app")
+    same, other = "mariadb://app@db.internal:3306/app", "mysql://app@db.internal:3306/app_test"
+{%- endif %}
+    with pytest.raises(pytest.exit.Exception, match="TEST_DATABASE_URL"):
+        refuse_the_development_database(same)
+    refuse_the_development_database(other)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from .conftest import AuthActions
+from .helpers import AuthActions
 
 
 def test_me(client: FlaskClient, auth: AuthActions) -> None:

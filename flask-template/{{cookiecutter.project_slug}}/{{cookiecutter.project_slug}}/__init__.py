@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,8 +34,12 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app = Flask(__name__)
     secret_key = settings.secret_key
     if not secret_key:
-        logger.warning("SECRET_KEY is not set: using a random one, so tokens die with this process.")
-        secret_key = secrets.token_urlsafe(32)
+{%- if cookiecutter.use_auth %}
+        logger.warning("SECRET_KEY is not set: using a random one, so access tokens die with this process.")
+{%- else %}
+        logger.warning("SECRET_KEY is not set: using a random one for this process.")
+{%- endif %}
+        secret_key = os.urandom(32).hex()
     app.config.from_mapping(
         SETTINGS=settings,
         SECRET_KEY=secret_key,

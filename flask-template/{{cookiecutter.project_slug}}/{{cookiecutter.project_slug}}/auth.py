@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -10,13 +11,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import validation
-from .errors import APIError
+from .errors import APIError, RequestValidationError, validation_error
 from .extensions import db
 from .models import User
 from .responses import json_response
 from .security import BEARER, create_access_token, hash_password, verify_password
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+
+
+@bp.errorhandler(RequestValidationError)
+def validation_error_without_input(error: RequestValidationError) -> tuple[Response, int]:
+    """These bodies carry passwords: report what is wrong, never what was sent."""
+    return validation_error(RequestValidationError([_without_input(item) for item in error.errors]))
+
+
+def _without_input(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != "input"}
 
 
 class UserCreate(BaseModel):
@@ -70,7 +81,9 @@ def register() -> Response:
 @bp.post("/token")
 def token() -> Response:
     data = validation.form(TokenForm)
-    user = db.session.execute(select(User).where(User.email == data.username.lower())).scalar_one_or_none()
+    # Emails are stored lowercased (see register); a pasted address may carry spaces.
+    email = data.username.strip().lower()
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if not verify_password(data.password, user.hashed_password if user else None) or user is None:
         raise APIError(401, "Incorrect email or password", BEARER)
     access_token, expires_in = create_access_token(user.id)

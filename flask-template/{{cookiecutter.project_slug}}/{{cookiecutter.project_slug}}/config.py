@@ -11,7 +11,11 @@ from typing import Any, Literal
 
 from dotenv import dotenv_values
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+{%- if cookiecutter.database != "none" %}
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+{%- endif %}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 {%- if cookiecutter.database == "sqlite" %}
@@ -23,21 +27,30 @@ DEFAULT_DATABASE_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug
 {%- endif %}
 {%- if cookiecutter.database in ["postgresql", "mysql"] %}
 
-# Users and platforms hand out plain URLs; the project picks the driver it ships with.
+# The schemes DATABASE_URL may use, each with the driver this project installs.
 DRIVER_SCHEMES = {
 {%- if cookiecutter.database == "postgresql" %}
     "postgres": "postgresql+psycopg",
     "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+EXAMPLE_DATABASE_URL = "postgresql://user@host:5432/name"
 {%- else %}
     "mysql": "mysql+pymysql",
     "mariadb": "mysql+pymysql",
-{%- endif %}
+    "mysql+pymysql": "mysql+pymysql",
 }
+EXAMPLE_DATABASE_URL = "mysql://user@host:3306/name"
+{%- endif %}
+ACCEPTED_SCHEMES = ", ".join(f"{scheme}://" for scheme in DRIVER_SCHEMES)
 {%- endif %}
 
-# Values that look like a secret but are known to everyone who read the template.
-PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "secret-key", "your-secret-key"})
+# Production refuses a SECRET_KEY that could be guessed: short, repetitive, or a
+# placeholder someone forgot to replace (matched case-insensitively anywhere in it).
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", {% if cookiecutter.use_auth %}"password", {% endif %}"replace", "your")
+NEW_KEY_RECIPE = 'generate one with: python3 -c "import os; print(os.urandom(32).hex())"'
 
 
 class ConfigError(RuntimeError):
@@ -45,7 +58,8 @@ class ConfigError(RuntimeError):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input: a refused value (a secret, a URL with credentials) never reaches an error message.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 {% if cookiecutter.database != "none" %}
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validate_default=True)
 {%- endif %}
@@ -66,14 +80,30 @@ class Settings(BaseModel):
                 {key.lower(): value for key, value in source.items() if key.lower() in cls.model_fields and value}
             )
         values.update({key.lower(): value for key, value in (overrides or {}).items()})
-        return cls.model_validate(values)
-{% if cookiecutter.database in ["postgresql", "mysql"] %}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise ConfigError(_one_line(error)) from None
+{%- if cookiecutter.database != "none" %}
+
     @field_validator("database_url")
     @classmethod
-    def use_installed_driver(cls, value: str) -> str:
+    def supported_database_url(cls, value: str) -> str:
+{%- if cookiecutter.database == "sqlite" %}
+        if not value.startswith("sqlite://") or not _parses(value):
+            raise ValueError(
+                "expected a SQLite URL: sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (memory)"
+            )
+        return value
+{%- else %}
         scheme, separator, rest = value.partition("://")
-        return f"{DRIVER_SCHEMES.get(scheme, scheme)}{separator}{rest}"
-{% endif %}
+        if scheme not in DRIVER_SCHEMES or not separator or not rest or not _parses(value):
+            raise ValueError(f"expected a URL like {EXAMPLE_DATABASE_URL} ({ACCEPTED_SCHEMES} schemes)")
+        # Users and platforms hand out plain URLs; the project picks the driver it ships with.
+        return f"{DRIVER_SCHEMES[scheme]}://{rest}"
+{%- endif %}
+{%- endif %}
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def split_origins(cls, value: Any) -> Any:
@@ -96,12 +126,46 @@ class Settings(BaseModel):
     def refuse_unsafe_production(self) -> None:
         if self.environment != "production":
             return
-        if not self.secret_key:
-            raise ConfigError("SECRET_KEY is not set: production needs a random secret of 32 characters or more.")
-        if self.secret_key.lower() in PLACEHOLDER_SECRETS:
-            raise ConfigError("SECRET_KEY is a placeholder: set a random secret of 32 characters or more.")
-        if len(self.secret_key) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters: set a longer random secret.")
+        problem = secret_key_problem(self.secret_key)
+        if problem:
+            raise ConfigError(
+                f"SECRET_KEY {problem}: production needs a random value of {MIN_SECRET_LENGTH} characters or more; "
+                f"{NEW_KEY_RECIPE}"
+            )
+
+
+def secret_key_problem(secret_key: str) -> str | None:
+    """Why ``secret_key`` is unfit for production (never quoting it), or None."""
+    if not secret_key:
+        return "is not set"
+    if len(secret_key) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(secret_key)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} distinct characters"
+    lowered = secret_key.lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return f"looks like a placeholder (it contains one of: {', '.join(PLACEHOLDER_WORDS)})"
+    return None
+{%- if cookiecutter.database != "none" %}
+
+
+def _parses(url: str) -> bool:
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True
+{%- endif %}
+
+
+def _one_line(error: ValidationError) -> str:
+    """pydantic's report, one ``SETTING: reason`` per problem, on one line."""
+    problems = []
+    for item in error.errors(include_url=False):
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        reason = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {reason}")
+    return "Invalid settings: " + "; ".join(problems)
 
 
 def current_settings() -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 
 ALLOWED_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 PREFLIGHT_MAX_AGE = "600"
@@ -22,7 +22,10 @@ def init_app(app: Flask, origins: list[str]) -> None:
         if request.method != "OPTIONS" or not origin or "Access-Control-Request-Method" not in request.headers:
             return None
         if not is_allowed(origin):
-            return Response("Disallowed CORS origin", 400, mimetype="text/plain")
+            # Starlette's wording, as JSON like every other error of this service.
+            refused = jsonify(detail="Disallowed CORS origin")
+            refused.status_code = 400
+            return refused
         response = Response("OK", 200, mimetype="text/plain")
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS

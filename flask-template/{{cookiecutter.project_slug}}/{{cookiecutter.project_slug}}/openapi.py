@@ -15,7 +15,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 {% if cookiecutter.use_auth %}
 from .auth import Token, UserCreate, UserOut
 {%- endif %}
-from .schemas import ItemCreate, ItemOut, ItemPage, ItemUpdate
+from .schemas import MAX_INT, ItemCreate, ItemOut, ItemPage, ItemUpdate
 
 MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ItemCreate, "validation"),
@@ -45,7 +45,12 @@ ERROR = _json({"type": "object", "properties": {"detail": {}}, "required": ["det
 {%- if cookiecutter.database != "none" %}
 INVALID = {"description": "Invalid input", **ERROR}
 NOT_FOUND = {"description": "Not found", **ERROR}
-ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ITEM_ID = {
+    "name": "item_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+}
 {%- endif %}
 {%- if cookiecutter.use_auth %}
 BEARER: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
@@ -118,7 +123,7 @@ def document() -> dict[str, Any]:
 {%- endif %}
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT}},
                 ],
                 "responses": {"200": {"description": "A page", **_json(_ref("ItemPage"))}, "422": INVALID},
             },

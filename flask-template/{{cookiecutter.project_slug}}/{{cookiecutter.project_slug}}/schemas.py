@@ -7,12 +7,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+# The largest id and offset the database's INTEGER column (and the SQL OFFSET) take on every backend.
+MAX_INT = 2147483647
+# PostgreSQL text cannot hold NUL, so no database gets it.
+NO_NUL = r"^[^\x00]*$"
+
 
 class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=1000)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
 
 
 def _no_default(schema: dict[str, JsonValue]) -> None:
@@ -24,8 +29,10 @@ class ItemUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Left out means "unchanged"; an explicit null is refused, since an item needs a name.
-    name: Annotated[str, Field(default=None, min_length=1, max_length=100, json_schema_extra=_no_default)]
-    description: str | None = Field(default=None, max_length=1000)
+    name: Annotated[
+        str, Field(default=None, min_length=1, max_length=100, pattern=NO_NUL, json_schema_extra=_no_default)
+    ]
+    description: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
 
 
 class ItemOut(BaseModel):
@@ -50,8 +57,8 @@ class ItemPage(BaseModel):
 
 class Pagination(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
 
 
 class ItemPath(BaseModel):
-    item_id: int
+    item_id: int = Field(ge=1, le=MAX_INT)
