@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 # The largest id and offset the database's INTEGER column (and the SQL OFFSET) take on every backend.
 MAX_INT = 2147483647
-# PostgreSQL text cannot hold NUL, so no database gets it.
+# NUL is refused whatever the database, since not every database can store it in text.
 NO_NUL = r"^[^\x00]*$"
 
 
