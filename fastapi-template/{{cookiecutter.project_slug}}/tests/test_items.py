@@ -86,6 +86,7 @@ async def test_list_defaults(client: AsyncClient, headers: Headers) -> None:
         ({"limit": 101}, "limit"),
         ({"limit": "many"}, "limit"),
         ({"offset": -1}, "offset"),
+        ({"offset": 2_147_483_648}, "offset"),
     ],
 )
 async def test_list_bounds(
@@ -99,9 +100,21 @@ async def test_list_bounds(
     assert response.json()["detail"][0]["loc"] == ["query", field]
 
 
-async def test_list_upper_bound_is_accepted(client: AsyncClient, headers: Headers) -> None:
+async def test_list_upper_bounds_are_accepted(client: AsyncClient, headers: Headers) -> None:
     response = await client.get(ITEMS, params={"limit": 100}, headers=headers)
     assert response.status_code == 200
+    response = await client.get(ITEMS, params={"offset": 2_147_483_647}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+async def test_a_new_item_was_updated_when_it_was_created(
+    client: AsyncClient, headers: Headers
+) -> None:
+    item = await create(client, headers)
+    assert item["updated_at"] == item["created_at"]
+    stored = await client.get(f"{ITEMS}/{item['id']}", headers=headers)
+    assert stored.json()["updated_at"] == stored.json()["created_at"]
 
 
 async def test_patch_changes_only_given_fields(client: AsyncClient, headers: Headers) -> None:
@@ -127,6 +140,8 @@ async def test_patch_changes_only_given_fields(client: AsyncClient, headers: Hea
         ({"name": "x" * 101}, "string_too_long", ["body", "name"]),
         ({"description": "x" * 1001}, "string_too_long", ["body", "description"]),
         ({"colour": "red"}, "extra_forbidden", ["body", "colour"]),
+        ({"name": "a\x00b"}, "string_pattern_mismatch", ["body", "name"]),
+        ({"description": "\x00"}, "string_pattern_mismatch", ["body", "description"]),
     ],
 )
 async def test_patch_validation(
@@ -152,6 +167,9 @@ async def test_patch_validation(
         ({"name": "ok", "description": "x" * 1001}, "string_too_long", ["body", "description"]),
         ({"name": "ok", "owner": 1}, "extra_forbidden", ["body", "owner"]),
         ({"name": 5}, "string_type", ["body", "name"]),
+        # PostgreSQL cannot store NUL: refused everywhere, so every database answers alike.
+        ({"name": "a\x00b"}, "string_pattern_mismatch", ["body", "name"]),
+        ({"name": "ok", "description": "\x00"}, "string_pattern_mismatch", ["body", "description"]),
     ],
 )
 async def test_create_validation(
@@ -180,16 +198,46 @@ async def test_malformed_json_is_422(client: AsyncClient, headers: Headers) -> N
     assert error["loc"][0] == "body"
 
 
-async def test_non_integer_id_is_422(client: AsyncClient, headers: Headers) -> None:
-    response = await client.get(f"{ITEMS}/abc", headers=headers)
+@pytest.mark.parametrize(
+    ("item_id", "error_type"),
+    [
+        ("abc", "int_parsing"),
+        ("0", "greater_than_equal"),
+        ("-1", "greater_than_equal"),
+        # Past the id column's range: refused before any database sees it.
+        ("2147483648", "less_than_equal"),
+        ("99999999999999999999", "less_than_equal"),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+async def test_ids_outside_the_column_range_are_422(
+    client: AsyncClient, headers: Headers, method: str, item_id: str, error_type: str
+) -> None:
+    response = await client.request(method, f"{ITEMS}/{item_id}", json={}, headers=headers)
     assert response.status_code == 422
     error = response.json()["detail"][0]
-    assert (error["type"], error["loc"]) == ("int_parsing", ["path", "item_id"])
+    assert (error["type"], error["loc"]) == (error_type, ["path", "item_id"])
+    assert error["input"] == item_id
+
+
+async def test_bad_body_is_422_even_for_a_missing_item(
+    client: AsyncClient, headers: Headers
+) -> None:
+    response = await client.patch(f"{ITEMS}/999999", json={"name": ""}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "name"]
+
+
+async def test_trailing_slash_is_not_redirected(client: AsyncClient, headers: Headers) -> None:
+    for path in (f"{ITEMS}/", f"{ITEMS}/1/"):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not Found"}
 
 
 async def test_missing_item_is_404(client: AsyncClient, headers: Headers) -> None:
     for method in ("GET", "PATCH", "DELETE"):
-        response = await client.request(method, f"{ITEMS}/999999", json={}, headers=headers)
+        response = await client.request(method, f"{ITEMS}/2147483647", json={}, headers=headers)
         assert response.status_code == 404
         assert response.json() == {"detail": "Item not found"}
 

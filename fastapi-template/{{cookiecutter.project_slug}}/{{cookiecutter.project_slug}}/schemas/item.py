@@ -3,8 +3,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Description = Annotated[str | None, Field(max_length=1000)]
+# PostgreSQL cannot store the NUL character in text; refuse it everywhere alike.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
+Description = Annotated[str | None, Field(max_length=1000, pattern=NO_NUL)]
 
 
 class ItemCreate(BaseModel):

@@ -1,8 +1,7 @@
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from {{ cookiecutter.project_slug }}.api.deps import {% if cookiecutter.use_auth %}CurrentUser, {% endif %}SessionDep
 from {{ cookiecutter.project_slug }}.db.models import Item
@@ -10,17 +9,31 @@ from {{ cookiecutter.project_slug }}.schemas.item import ItemCreate, ItemPage, I
 
 router = APIRouter(prefix="/items", tags=["items"])
 
+# The id column is a 32-bit integer: a larger id can name no row, and some drivers fail on it.
+MAX_ID = 2_147_483_647
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-async def _get_item_or_404(session: AsyncSession, item_id: int{% if cookiecutter.use_auth %}, owner_id: int{% endif %}) -> Item:
+
+async def get_item(
+    item_id: ItemId,
+    session: SessionDep,
+{%- if cookiecutter.use_auth %}
+    user: CurrentUser,
+{%- endif %}
+) -> Item:
     item = await session.get(Item, item_id)
 {%- if cookiecutter.use_auth %}
     # Someone else's item answers like a missing one: its existence is not the caller's business.
-    if item is None or item.owner_id != owner_id:
+    if item is None or item.owner_id != user.id:
 {%- else %}
     if item is None:
 {%- endif %}
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Item not found")
     return item
+
+
+# The item named by the path{% if cookiecutter.use_auth %} and owned by the caller{% endif %}, or 404.
+RequestedItem = Annotated[Item, Depends(get_item)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -44,7 +57,7 @@ async def list_items(
     user: CurrentUser,
 {%- endif %}
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ItemPage:
 {%- if cookiecutter.use_auth %}
     owned = Item.owner_id == user.id
@@ -66,27 +79,22 @@ async def list_items(
 
 
 @router.get("/{item_id}")
-async def read_item(
-    item_id: int,
-    session: SessionDep,
-{%- if cookiecutter.use_auth %}
-    user: CurrentUser,
-{%- endif %}
-) -> ItemRead:
-    item = await _get_item_or_404(session, item_id{% if cookiecutter.use_auth %}, user.id{% endif %})
+async def read_item(item: RequestedItem) -> ItemRead:
     return ItemRead.model_validate(item)
 
 
 @router.patch("/{item_id}")
 async def update_item(
-    item_id: int,
+    item_id: ItemId,
     payload: ItemUpdate,
     session: SessionDep,
 {%- if cookiecutter.use_auth %}
     user: CurrentUser,
 {%- endif %}
 ) -> ItemRead:
-    item = await _get_item_or_404(session, item_id{% if cookiecutter.use_auth %}, user.id{% endif %})
+    # Not RequestedItem: dependencies run before the body is validated, and a bad body
+    # must be 422 whether or not the item exists.
+    item = await get_item(item_id, session{% if cookiecutter.use_auth %}, user{% endif %})
     for field, value in payload.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     await session.flush()
@@ -94,13 +102,6 @@ async def update_item(
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_item(
-    item_id: int,
-    session: SessionDep,
-{%- if cookiecutter.use_auth %}
-    user: CurrentUser,
-{%- endif %}
-) -> Response:
-    item = await _get_item_or_404(session, item_id{% if cookiecutter.use_auth %}, user.id{% endif %})
+async def delete_item(item: RequestedItem, session: SessionDep) -> Response:
     await session.delete(item)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

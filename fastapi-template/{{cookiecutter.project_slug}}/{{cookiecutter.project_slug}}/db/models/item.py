@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 {%- endif %}
 
 from sqlalchemy import {% if cookiecutter.use_auth %}ForeignKey, {% endif %}Index, String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column{% if cookiecutter.use_auth %}, relationship{% endif %}
 
 from {{ cookiecutter.project_slug }}.db.base import Base
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
 {%- endif %}
 
 
+def _created_at(context: DefaultExecutionContext) -> datetime:
+    # The same clock reading as created_at, so a new row's updated_at equals it exactly.
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    created: datetime = parameters["created_at"]
+    return created
+
+
 class Item(Base):
     __tablename__ = "items"
     # Serves the list endpoint's newest-first order.
@@ -24,7 +32,9 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=_created_at, onupdate=utcnow
+    )
 {%- if cookiecutter.use_auth %}
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
