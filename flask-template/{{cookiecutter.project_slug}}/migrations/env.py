@@ -7,6 +7,8 @@ from typing import Any
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 logger = logging.getLogger("alembic.env")
 # Show which migrations ran; the app configured the handlers already.
@@ -34,8 +36,27 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def connect() -> Connection:
+    engine: Engine = migrate_extension.db.engine
+    try:
+        return engine.connect()
+    except OperationalError as error:
+        # One line instead of a driver traceback; the usual cause is a database never created.
+        reason = " ".join(str(error.orig).split())
+        raise SystemExit(
+            f"Cannot connect to the database {engine.url.render_as_string(hide_password=True)} ({reason}). "
+{%- if cookiecutter.database == "postgresql" %}
+            f"Is the server up, and was the database created (createdb -h HOST -U USER {engine.url.database})?"
+{%- elif cookiecutter.database == "mysql" %}
+            f"Is the server up, and was the database created (mysql -e 'CREATE DATABASE {engine.url.database}')?"
+{%- else %}
+            "Does the folder of the database file exist, and may this user write there?"
+{%- endif %}
+        ) from None
+
+
 def run_migrations_online() -> None:
-    with migrate_extension.db.engine.connect() as connection:
+    with connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -1,17 +1,22 @@
 """The migrations build the schema the models describe."""
 
 from __future__ import annotations
+{%- if cookiecutter.database == "sqlite" %}
+
+from pathlib import Path
+{%- endif %}
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import inspect
+from sqlalchemy import inspect{% if cookiecutter.database != "sqlite" %}, make_url{% endif %}
 
+from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.extensions import db
 
-from .helpers import refuse_the_development_database
+from .helpers import make_config, refuse_the_development_database
 
 TABLES = {"alembic_version", "items"{% if cookiecutter.use_auth %}, "users"{% endif %}}
 
@@ -49,3 +54,18 @@ def test_the_tests_refuse_the_development_database(monkeypatch: pytest.MonkeyPat
     with pytest.raises(pytest.exit.Exception, match="TEST_DATABASE_URL"):
         refuse_the_development_database(same)
     refuse_the_development_database(other)
+
+
+def test_upgrade_says_in_one_line_when_the_database_is_missing({% if cookiecutter.database == "sqlite" %}tmp_path: Path{% else %}database_url: str{% endif %}) -> None:
+{%- if cookiecutter.database == "sqlite" %}
+    url = f"sqlite:///{tmp_path / 'missing-folder' / 'app.db'}"
+{%- else %}
+    url = make_url(database_url).set(database="{{ cookiecutter.project_slug }}_never_created").render_as_string(False)
+{%- endif %}
+    result = create_app(make_config(DATABASE_URL=url)).test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "Cannot connect to the database" in result.output
+{%- if cookiecutter.database != "sqlite" %}
+    assert "{{ cookiecutter.project_slug }}_never_created" in result.output
+{%- endif %}
+    assert "Traceback" not in result.output
