@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.project_slug }}.core.config import get_settings
+from {{ cookiecutter.project_slug }}.core.config import get_settings_or_exit
 from {{ cookiecutter.project_slug }}.db.models import Base
 from {{ cookiecutter.project_slug }}.db.session import create_engine
 
@@ -35,7 +35,7 @@ def run_migrations(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_engine(get_settings().async_database_url, poolclass=NullPool)
+    engine = create_engine(get_settings_or_exit().async_database_url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run_migrations)
@@ -45,7 +45,7 @@ async def run_migrations_online() -> None:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=get_settings().async_database_url,
+        url=get_settings_or_exit().async_database_url,
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},

@@ -9,7 +9,7 @@ transaction that is rolled back, so tests never see each other's rows.
 {% if cookiecutter.database in ['postgresql', 'mysql'] -%}
 import os
 {% endif -%}
-from collections.abc import AsyncIterator{% if cookiecutter.use_auth %}, Iterator{% endif %}
+from collections.abc import AsyncIterator{% if cookiecutter.use_auth %}, Iterator{% endif %}{% if cookiecutter.database in ['postgresql', 'mysql'] %}, Mapping{% endif %}
 {%- if cookiecutter.database != 'none' %}
 from pathlib import Path
 {%- endif %}
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 {% if cookiecutter.use_auth -%}
 from {{ cookiecutter.project_slug }}.core import security
 {% endif -%}
-from {{ cookiecutter.project_slug }}.core.config import Settings
+from {{ cookiecutter.project_slug }}.core.config import Settings{% if cookiecutter.database in ['postgresql', 'mysql'] %}, to_async_url{% endif %}
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.db.session import create_engine
 {%- endif %}
@@ -66,14 +66,37 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 {%- elif cookiecutter.database != 'none' %}
 
 
-def test_database_url() -> str:
-    """TEST_DATABASE_URL, else the development database's name + `_test`."""
-    explicit = os.environ.get("TEST_DATABASE_URL")
-    if explicit:
-        return explicit
-    development = make_url(Settings(environment="test").database_url)
-    name = f"{development.database}_test"
-    return development.set(database=name).render_as_string(False)
+# Names that reach this machine's server: the same database whichever is written.
+LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+
+
+def same_database(first: str, second: str) -> bool:
+    def target(raw: str) -> tuple[str, int | None, str | None]:
+        url = to_async_url(raw)
+        host = url.host or ""
+        return ("localhost" if host in LOCAL_HOSTS else host), url.port, url.database
+
+    # A missing port is the default one.
+    (host, port, name), (other_host, other_port, other_name) = target(first), target(second)
+    ports_match = port == other_port or None in (port, other_port)
+    return host == other_host and ports_match and name == other_name
+
+
+def choose_test_database_url(environ: Mapping[str, str]) -> str:
+    """TEST_DATABASE_URL, else the development database's name + `_test`; never the latter."""
+    development = Settings(environment="test").database_url
+    chosen = environ.get("TEST_DATABASE_URL")
+    if not chosen:
+        url = make_url(development)
+        chosen = url.set(database=f"{url.database}_test").render_as_string(False)
+    if same_database(chosen, development):
+        # The session downgrades the test database to nothing: that would wipe real data.
+        pytest.exit(
+            "TEST_DATABASE_URL names the DATABASE_URL database; the tests empty the "
+            "database they run on, so point TEST_DATABASE_URL at another one",
+            returncode=4,
+        )
+    return chosen
 
 
 async def create_database_if_missing(url: URL) -> None:
@@ -101,7 +124,7 @@ async def create_database_if_missing(url: URL) -> None:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    return test_database_url()
+    return choose_test_database_url(os.environ)
 {%- endif %}
 {%- if cookiecutter.database != 'none' %}
 

@@ -1,34 +1,80 @@
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.project_slug }}.core.config import Settings{% if cookiecutter.database != 'none' %}, to_async_url{% endif %}
+from {{ cookiecutter.project_slug }}.core.config import (
+    ConfigError,
+    Settings,
+    get_settings,
+    get_settings_or_exit,
+{%- if cookiecutter.database != 'none' %}
+    to_async_url,
+{%- endif %}
+)
 from {{ cookiecutter.project_slug }}.core.logging import JsonFormatter
 from {{ cookiecutter.project_slug }}.main import create_app
 
-STRONG_KEY = "k" * 48
+STRONG_KEY = os.urandom(32).hex()
+WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
 
 
 def load(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Settings as a server reads them (environment, then `.env`), rebuilt for each test."""
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
 @pytest.mark.parametrize(
     ("secret_key", "reason"),
     [
-        (None, "must be set"),
-        ("", "must be set"),
-        ("change-me", "placeholder"),
-        ("CHANGEME", "placeholder"),
-        ("too-short-for-production", "at least 32"),
+        (None, "is not set"),
+        ("", "is not set"),
+        ("   ", "is not set"),
+        ("aZ3$" * 7, "shorter than 32"),
+        ("abcabcabc0" * 4, "fewer than 10 different"),
+        ("change-me", "shorter than 32"),
+        *[(f"q8Vt2LmX{word.upper()}pR4wYz7NcBfH1jKdTs9G", "placeholder") for word in WORDS],
     ],
 )
 def test_production_refuses_a_weak_secret(secret_key: str | None, reason: str) -> None:
-    with pytest.raises(ValidationError, match=reason):
+    with pytest.raises(ValidationError, match=reason) as refused:
         load(environment="production", secret_key=secret_key)
+    if secret_key:
+        assert secret_key not in str(refused.value)
+
+
+def test_a_refused_secret_is_one_line_without_the_value(environment: pytest.MonkeyPatch) -> None:
+    weak = "our-placeholder-value-0123456789-abcdef"
+    environment.setenv("ENVIRONMENT", "production")
+    environment.setenv("SECRET_KEY", weak)
+    with pytest.raises(ConfigError) as refused:
+        get_settings()
+    line = str(refused.value)
+    assert "\n" not in line
+    assert line.startswith("invalid settings: SECRET_KEY looks like a placeholder")
+    assert 'python -c "import os; print(os.urandom(32).hex())"' in line
+    assert weak not in line
+
+    # What the server and the migrations show: that line alone, no traceback.
+    with pytest.raises(SystemExit) as stopped:
+        get_settings_or_exit()
+    assert stopped.value.code == line
+
+
+def test_generated_keys_pass_the_production_rule() -> None:
+    for _ in range(20):
+        load(environment="production", secret_key=os.urandom(32).hex())
 
 
 def test_production_accepts_a_strong_secret() -> None:
@@ -96,6 +142,32 @@ def test_log_level_is_case_insensitive() -> None:
 )
 def test_plain_database_urls_get_the_async_driver(raw: str, driver: str) -> None:
     assert to_async_url(raw).drivername == driver
+    assert load(database_url=raw).database_url == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "foo",
+        "oracle://scott:tiger-pass@db.example/orcl",
+{%- if cookiecutter.database == 'sqlite' %}
+        "postgresql://u:tiger-pass@h/db",
+{%- else %}
+        "sqlite:///tiger-pass.db",
+{%- endif %}
+    ],
+)
+def test_an_unusable_database_url_is_one_clear_line(
+    raw: str, environment: pytest.MonkeyPatch
+) -> None:
+    environment.setenv("DATABASE_URL", raw)
+    with pytest.raises(ConfigError) as refused:
+        get_settings()
+    line = str(refused.value)
+    assert line.startswith("invalid settings: DATABASE_URL: not a URL this project can use")
+    assert "{{ 'sqlite:///' if cookiecutter.database == 'sqlite' else cookiecutter.database + '://' }}" in line
+    assert "\n" not in line
+    assert "tiger" not in line
 {%- endif %}
 
 

@@ -2,17 +2,27 @@
 
 import json
 import logging
-import secrets
+import os
 from functools import lru_cache
 {%- if cookiecutter.database == 'sqlite' %}
 from pathlib import Path
 {%- endif %}
 from typing import Annotated, Any, Literal
 
-from pydantic import {% if cookiecutter.use_auth %}Field, {% endif %}PrivateAttr, field_validator, model_validator
+from pydantic import (
+{%- if cookiecutter.use_auth %}
+    Field,
+{%- endif %}
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 {%- if cookiecutter.database != 'none' %}
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 {%- endif %}
 
 logger = logging.getLogger(__name__)
@@ -38,13 +48,23 @@ ASYNC_DRIVERS = {
     "mariadb": "mysql+asyncmy",
 {%- endif %}
 }
+ACCEPTED_SCHEMES = frozenset(ASYNC_DRIVERS) | frozenset(ASYNC_DRIVERS.values())
+
+# What an operator sees when DATABASE_URL cannot be used (the value itself is never shown).
+{%- if cookiecutter.database == 'sqlite' %}
+DATABASE_URL_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
+{%- elif cookiecutter.database == 'postgresql' %}
+DATABASE_URL_FORMS = "postgresql://user:password@host:5432/name (or postgres://)"
+{%- elif cookiecutter.database == 'mysql' %}
+DATABASE_URL_FORMS = "mysql://user:password@host:3306/name (or mariadb://)"
+{%- endif %}
 
 {% endif -%}
 MIN_SECRET_LENGTH = 32
-# Values that show up in examples and tutorials: never acceptable as a real secret.
-PLACEHOLDER_SECRETS = frozenset(
-    {"change-me", "changeme", "change_me", "changethis", "change-this", "secret", "secret-key"}
-)
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+# Words that show up in examples and tutorials: a key containing one was not generated.
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
+NEW_KEY_HINT = 'generate one with: python -c "import os; print(os.urandom(32).hex())"'
 
 Environment = Literal["development", "test", "production"]
 LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
@@ -52,8 +72,13 @@ LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
 class Settings(BaseSettings):
     # Empty values (`DOCS_ENABLED=` in .env) mean "use the default".
+    # Errors never repeat the values: SECRET_KEY and DATABASE_URL hold secrets.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 {% if cookiecutter.database != 'none' %}
     database_url: str = DEFAULT_DATABASE_URL
@@ -80,6 +105,23 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
+{%- if cookiecutter.database != 'none' %}
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            url = None
+        if url is None or url.drivername not in ACCEPTED_SCHEMES:
+            raise PydanticCustomError(
+                "database_url",
+                "not a URL this project can use; write it as {forms}",
+                {"forms": DATABASE_URL_FORMS},
+            )
+        return value
+{%- endif %}
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -90,17 +132,16 @@ class Settings(BaseSettings):
     def _check_secret_key(self) -> "Settings":
         key = (self.secret_key or "").strip()
         if self.environment == "production":
-            if not key:
-                raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
-            if key.lower() in PLACEHOLDER_SECRETS:
-                raise ValueError("SECRET_KEY is a placeholder: generate a real one for production")
-            if len(key) < MIN_SECRET_LENGTH:
-                raise ValueError(
-                    f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production"
+            problem = weak_secret_reason(key)
+            if problem:
+                raise PydanticCustomError(
+                    "secret_key",
+                    "SECRET_KEY {problem}: production needs a random key; {hint}",
+                    {"problem": problem, "hint": NEW_KEY_HINT},
                 )
         elif not key:
-            # Tokens then die with the process, which is fine outside production.
-            self.secret_key = secrets.token_urlsafe(48)
+            # A key that dies with the process is fine outside production.
+            self.secret_key = os.urandom(32).hex()
             self._secret_key_generated = True
         return self
 
@@ -125,6 +166,20 @@ class Settings(BaseSettings):
     def async_database_url(self) -> URL:
         return to_async_url(self.database_url)
 {%- endif %}
+
+
+def weak_secret_reason(key: str) -> str | None:
+    """Why `key` cannot be a production secret, or None when it can."""
+    if not key:
+        return "is not set"
+    if len(key) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(key)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} different characters"
+    lowered = key.lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "looks like a placeholder"
+    return None
 {%- if cookiecutter.database != 'none' %}
 
 
@@ -141,6 +196,30 @@ def to_async_url(raw: str) -> URL:
 {%- endif %}
 
 
+class ConfigError(Exception):
+    """Settings that cannot work; the message is one line, fit for an operator."""
+
+
+def describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        # Field errors get the variable's name; the model-wide check names it itself.
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        parts.append(f"{name}: {item['msg']}" if name else item["msg"])
+    return "invalid settings: " + "; ".join(parts)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+def get_settings_or_exit() -> Settings:
+    """For entry points (server, migrations): the operator gets one line, not a traceback."""
+    try:
+        return get_settings()
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
