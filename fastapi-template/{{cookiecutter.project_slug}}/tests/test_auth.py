@@ -12,6 +12,7 @@ REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/users/me"
 PASSWORD = "correct-horse"
+JSON = "application/json"
 
 
 async def register(client: AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
@@ -96,6 +97,48 @@ async def test_token_form_fields_are_required(client: AsyncClient) -> None:
     response = await client.post(TOKEN, data={"password": PASSWORD})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "username"]
+
+
+async def test_email_is_trimmed_and_lowercased_at_login(client: AsyncClient) -> None:
+    await register(client, "heidi@example.com")
+    response = await client.post(
+        TOKEN, data={"username": "  Heidi@EXAMPLE.com \t", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "send"),
+    [
+        (REGISTER, {"json": {"email": "ivan@example.com", "password": "hunter2"}}),
+        (REGISTER, {"json": {"email": "hunter2", "password": "hunter2-long-enough"}}),
+        (REGISTER, {"json": {"email": "ivan@example.com", "password": 12345678}}),
+        (REGISTER, {"content": b'{"password": "hunter2', "headers": {"Content-Type": JSON}}),
+        (TOKEN, {"data": {"password": "hunter2"}}),
+    ],
+)
+async def test_validation_errors_never_echo_what_was_sent(
+    client: AsyncClient, path: str, send: dict[str, Any]
+) -> None:
+    response = await client.post(path, **send)
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert errors
+    for error in errors:
+        assert "input" not in error
+        assert {"type", "loc", "msg"} <= set(error)
+    assert "hunter2" not in response.text
+
+
+async def test_validation_errors_keep_their_context(client: AsyncClient) -> None:
+    response = await client.post(REGISTER, json={"email": "judy@example.com", "password": "short"})
+    error = response.json()["detail"][0]
+    assert error == {
+        "type": "string_too_short",
+        "loc": ["body", "password"],
+        "msg": "String should have at least 8 characters",
+        "ctx": {"min_length": 8},
+    }
 
 
 @pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwYXNz"])

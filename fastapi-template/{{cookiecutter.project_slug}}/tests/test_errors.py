@@ -1,9 +1,17 @@
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from starlette.types import Message, Receive, Scope, Send
 
+from {{ cookiecutter.project_slug }}.core.logging import ThroughAppHandlers
+from {{ cookiecutter.project_slug }}.core.middleware import ServerErrorMiddleware
 from {{ cookiecutter.project_slug }}.main import create_app
 
 
@@ -19,22 +27,93 @@ async def test_wrong_method_is_json_405(client: AsyncClient) -> None:
     assert response.json() == {"detail": "Method Not Allowed"}
 
 
-async def test_unhandled_error_is_logged_not_shown(
+async def test_trailing_slash_is_not_redirected(client: AsyncClient) -> None:
+    response = await client.get("/health/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+async def test_unhandled_error_is_logged_once_not_shown(
     app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     @app.get("/boom")
     async def boom() -> None:
-        raise RuntimeError("secret internals")
+        raise RuntimeError("hidden internals")
 
-    transport = ASGITransport(app=app, raise_app_exceptions=False)
-    async with AsyncClient(transport=transport, base_url="http://test") as client:
+    # The transport re-raises whatever escapes the app: nothing must, or the server
+    # would log the traceback a second time.
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
         with caplog.at_level(logging.ERROR):
             response = await client.get("/boom")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal Server Error"}
-    assert "secret internals" not in response.text
-    assert "secret internals" in caplog.text
-    assert "Traceback" in caplog.text
+    assert "hidden internals" not in response.text
+    tracebacks = [record for record in caplog.records if record.exc_info]
+    assert len(tracebacks) == 1
+    assert "hidden internals" in caplog.text
+
+
+async def test_error_after_the_response_started_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def half_answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("mid-stream")
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/stream"}
+    with caplog.at_level(logging.ERROR):
+        await ServerErrorMiddleware(half_answer)(scope, receive, send)
+    # Too late for a 500: the status is out, so the server just ends the response.
+    assert [message["type"] for message in sent] == ["http.response.start"]
+    assert len([record for record in caplog.records if record.exc_info]) == 1
+
+
+def test_server_records_are_handed_to_the_app_handlers(caplog: pytest.LogCaptureFixture) -> None:
+    record = logging.makeLogRecord(
+        {"name": "uvicorn.error", "levelno": logging.WARNING, "levelname": "WARNING", "msg": "hi"}
+    )
+    with caplog.at_level(logging.INFO):
+        # False: the server's own handlers, if any, do not print it a second time.
+        assert ThroughAppHandlers().filter(record) is False
+    assert caplog.records == [record]
+
+
+SERVER_CONFIG = "logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)"
+IMPORT_APP = "import {{ cookiecutter.project_slug }}.main"
+
+
+# `uvicorn` configures its logging, then imports the app; `fastapi run` imports the app first.
+@pytest.mark.parametrize("steps", [(SERVER_CONFIG, IMPORT_APP), (IMPORT_APP, SERVER_CONFIG)])
+def test_server_lines_come_out_through_the_app_handler(steps: tuple[str, str]) -> None:
+    script = ";".join(
+        [
+            "import logging, logging.config, uvicorn.config",
+            *steps,
+            "logging.getLogger('uvicorn.error').info('server line')",
+            "logging.getLogger('uvicorn').warning('parent line')",
+        ]
+    )
+    environ = {**os.environ, "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "ENVIRONMENT": "test"}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    by_logger = {line["logger"]: line["message"] for line in lines}
+    assert by_logger["uvicorn.error"] == "server line"
+    assert by_logger["uvicorn"] == "parent line"
 
 
 async def test_one_log_line_per_request(

@@ -4,18 +4,23 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+{%- if cookiecutter.use_auth %}
+from starlette.concurrency import run_in_threadpool
+{%- endif %}
 
 {% if cookiecutter.database != 'none' -%}
 from {{ cookiecutter.project_slug }}.api.router import api_router
 {% endif -%}
 from {{ cookiecutter.project_slug }}.api.routes import health
-from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings
+from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings, get_settings_or_exit
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
-from {{ cookiecutter.project_slug }}.core.middleware import RequestLogMiddleware
+from {{ cookiecutter.project_slug }}.core.middleware import RequestLogMiddleware, ServerErrorMiddleware
+{%- if cookiecutter.use_auth %}
+from {{ cookiecutter.project_slug }}.core.security import prepare_dummy_hash
+{%- endif %}
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.db.session import create_engine, create_sessionmaker
 {%- endif %}
@@ -28,6 +33,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The server configures its loggers after importing the app; its access log would
     # repeat the request middleware's line, so it is switched off here, at start-up.
     logging.getLogger("uvicorn.access").disabled = True
+{%- if cookiecutter.use_auth %}
+    # Paid now rather than by the first login with an unknown email, which would be slower
+    # than the others and so tell that the email is unknown.
+    await run_in_threadpool(prepare_dummy_hash)
+{%- endif %}
     logger.info("starting in %s mode", app.state.settings.environment)
     yield
 {%- if cookiecutter.database != 'none' %}
@@ -36,22 +46,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 {%- endif %}
 
 
-async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    # The traceback goes to the log only; the client learns nothing about the internals.
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
-        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        content={"detail": "Internal Server Error"},
-    )
-
-
 def _new_app(*, show_docs: bool) -> FastAPI:
     title = "{{ cookiecutter.project_name }}"
     version = "{{ cookiecutter.version }}"
+    # "/items/" is not "/items": a 404, as for any unknown path, rather than a redirect.
     if show_docs:
         # Swagger UI and ReDoc assets come from the fastapi-offline package: no CDN at run time.
-        return FastAPIOffline(title=title, version=version, lifespan=lifespan)
-    return FastAPI(title=title, version=version, lifespan=lifespan, docs_url=None, redoc_url=None)
+        return FastAPIOffline(
+            title=title, version=version, lifespan=lifespan, redirect_slashes=False
+        )
+    return FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.secret_key_generated:
         logger.warning(
             "SECRET_KEY is not set: using a random key for this process "
-            "(tokens will not survive a restart)"
+            "({% if cookiecutter.use_auth %}access tokens{% else %}anything signed with it{% endif %} will not survive a restart)"
         )
 
     app = _new_app(show_docs=settings.show_docs)
@@ -70,7 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
 {%- endif %}
 
-    app.add_exception_handler(Exception, unhandled_error)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(RequestLogMiddleware)
+    # Added last, so it wraps the others and answers for any error they let through.
+    app.add_middleware(ServerErrorMiddleware)
 
     app.include_router(health.router)
 {%- if cookiecutter.database != 'none' %}
@@ -87,4 +99,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+app = create_app(get_settings_or_exit())

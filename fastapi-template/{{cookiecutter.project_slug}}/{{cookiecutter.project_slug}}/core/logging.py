@@ -28,6 +28,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class ThroughAppHandlers(logging.Filter):
+    """Hands a server record to the app's (root) handlers, then stops it where it is.
+
+    Uvicorn may configure its loggers after the app is imported (`fastapi run` imports the
+    app first), which brings back its own handlers; a logger's filters survive that.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for handler in logging.getLogger().handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+        return False
+
+
 _configured = False
 
 
@@ -64,3 +78,5 @@ def configure_logging(level: str, log_format: str) -> None:
             },
         }
     )
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).addFilter(ThroughAppHandlers())

@@ -27,6 +27,11 @@ def _dummy_hash() -> str:
     return password_hash.hash(secrets.token_urlsafe(32))
 
 
+def prepare_dummy_hash() -> None:
+    """Build the stand-in hash ahead of time (at start-up)."""
+    _dummy_hash()
+
+
 def burn_verify_time(password: str) -> None:
     """Do the work of a real check, so an unknown email answers as slowly as a wrong password."""
     password_hash.verify(password, _dummy_hash())

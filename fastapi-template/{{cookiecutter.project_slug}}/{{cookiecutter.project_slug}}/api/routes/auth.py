@@ -1,7 +1,10 @@
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +21,27 @@ from {{ cookiecutter.project_slug }}.db.models import User
 from {{ cookiecutter.project_slug }}.schemas.token import Token
 from {{ cookiecutter.project_slug }}.schemas.user import UserCreate, UserRead
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+
+class WithoutInputsRoute(APIRoute):
+    """422 answers leave out what was sent (each error's `input`): it may be a password."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                errors = [
+                    {key: value for key, value in item.items() if key != "input"}
+                    for item in error.errors()
+                ]
+                raise RequestValidationError(errors) from None
+
+        return handle
+
+
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=WithoutInputsRoute)
 
 EMAIL_TAKEN = "Email already registered"
 
