@@ -20,7 +20,7 @@ from {{ cookiecutter.project_slug }}.core.logging import JsonFormatter
 from {{ cookiecutter.project_slug }}.main import create_app
 
 STRONG_KEY = os.urandom(32).hex()
-WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
+WORDS = ("change", "example", "placeholder", "secret", {% if cookiecutter.use_auth %}"password", {% endif %}"replace", "your")
 
 
 def load(**values: object) -> Settings:
@@ -66,7 +66,7 @@ def test_a_refused_secret_is_one_line_without_the_value(environment: pytest.Monk
     assert 'python -c "import os; print(os.urandom(32).hex())"' in line
     assert weak not in line
 
-    # What the server and the migrations show: that line alone, no traceback.
+    # What the entry points show: that line alone, no traceback.
     with pytest.raises(SystemExit) as stopped:
         get_settings_or_exit()
     assert stopped.value.code == line
@@ -150,11 +150,7 @@ def test_plain_database_urls_get_the_async_driver(raw: str, driver: str) -> None
     [
         "foo",
         "oracle://scott:tiger-pass@db.example/orcl",
-{%- if cookiecutter.database == 'sqlite' %}
-        "postgresql://u:tiger-pass@h/db",
-{%- else %}
-        "sqlite:///tiger-pass.db",
-{%- endif %}
+        "mssql+pyodbc://u:tiger-pass@h/db",
     ],
 )
 def test_an_unusable_database_url_is_one_clear_line(

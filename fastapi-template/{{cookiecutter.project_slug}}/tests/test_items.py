@@ -167,7 +167,7 @@ async def test_patch_validation(
         ({"name": "ok", "description": "x" * 1001}, "string_too_long", ["body", "description"]),
         ({"name": "ok", "owner": 1}, "extra_forbidden", ["body", "owner"]),
         ({"name": 5}, "string_type", ["body", "name"]),
-        # PostgreSQL cannot store NUL: refused everywhere, so every database answers alike.
+        # Not every database can store NUL: refused on all, so every database answers alike.
         ({"name": "a\x00b"}, "string_pattern_mismatch", ["body", "name"]),
         ({"name": "ok", "description": "\x00"}, "string_pattern_mismatch", ["body", "description"]),
     ],

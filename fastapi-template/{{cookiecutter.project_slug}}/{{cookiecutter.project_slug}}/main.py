@@ -49,7 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _new_app(*, show_docs: bool) -> FastAPI:
     title = "{{ cookiecutter.project_name }}"
     version = "{{ cookiecutter.version }}"
-    # "/items/" is not "/items": a 404, as for any unknown path, rather than a redirect.
+    # "/health/" is not "/health": a 404, as for any unknown path, rather than a redirect.
     if show_docs:
         # Swagger UI and ReDoc assets come from the fastapi-offline package: no CDN at run time.
         return FastAPIOffline(

@@ -54,16 +54,16 @@ ACCEPTED_SCHEMES = frozenset(ASYNC_DRIVERS) | frozenset(ASYNC_DRIVERS.values())
 {%- if cookiecutter.database == 'sqlite' %}
 DATABASE_URL_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
 {%- elif cookiecutter.database == 'postgresql' %}
-DATABASE_URL_FORMS = "postgresql://user:password@host:5432/name (or postgres://)"
+DATABASE_URL_FORMS = "postgresql://user:pass@host:5432/name (or postgres://)"
 {%- elif cookiecutter.database == 'mysql' %}
-DATABASE_URL_FORMS = "mysql://user:password@host:3306/name (or mariadb://)"
+DATABASE_URL_FORMS = "mysql://user:pass@host:3306/name (or mariadb://)"
 {%- endif %}
 
 {% endif -%}
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT_CHARACTERS = 10
 # Words that show up in examples and tutorials: a key containing one was not generated.
-PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", {% if cookiecutter.use_auth %}"password", {% endif %}"replace", "your")
 NEW_KEY_HINT = 'generate one with: python -c "import os; print(os.urandom(32).hex())"'
 
 Environment = Literal["development", "test", "production"]
@@ -72,7 +72,7 @@ LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
 
 class Settings(BaseSettings):
     # Empty values (`DOCS_ENABLED=` in .env) mean "use the default".
-    # Errors never repeat the values: SECRET_KEY and DATABASE_URL hold secrets.
+    # Errors never repeat the values: some settings hold secrets.
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -218,7 +218,7 @@ def get_settings() -> Settings:
 
 
 def get_settings_or_exit() -> Settings:
-    """For entry points (server, migrations): the operator gets one line, not a traceback."""
+    """For entry points: the operator gets one line, not a traceback."""
     try:
         return get_settings()
     except ConfigError as error:

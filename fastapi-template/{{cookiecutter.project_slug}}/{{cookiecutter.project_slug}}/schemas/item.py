@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# PostgreSQL cannot store the NUL character in text; refuse it everywhere alike.
+# Not every database can store the NUL character in text: refuse it on all of them alike.
 NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
 Description = Annotated[str | None, Field(max_length=1000, pattern=NO_NUL)]
