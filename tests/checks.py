@@ -21,7 +21,16 @@ SKIPPED_DIRS = {".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycach
 # matches where a word starts ("postgres" in "postgresql", not "password" in a
 # database image's "MARIADB_ROOT_PASSWORD").
 TRACES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("use_auth", "false"): ("jwt", "pwdlib", "argon2", "password", "access_token", "users/me", "ACCESS_TOKEN_EXPIRE"),
+    ("use_auth", "false"): (
+        "jwt",
+        "pwdlib",
+        "argon2",
+        "password",
+        "token",
+        "access_token",
+        "users/me",
+        "ACCESS_TOKEN_EXPIRE",
+    ),
     ("database", "none"): (
         "sqlalchemy",
         "alembic",

@@ -26,6 +26,10 @@ class Exchange:
     challenge: str | None  # the WWW-Authenticate header
 
 
+# Passwords the walk sends: no answer may ever contain one.
+PASSWORDS = ("correct horse", "bob's password", "p" * 129, "s3cr3t")
+
+
 @dataclass
 class Walk:
     client: httpx.Client
@@ -33,6 +37,8 @@ class Walk:
 
     def call(self, label: str, method: str, path: str, status: int, **kwargs: Any) -> Any:
         response = self.client.request(method, path, **kwargs)
+        leaked = [password for password in PASSWORDS if password in response.text]
+        assert not leaked, f"{label}: the answer holds a password: {response.text[:300]}"
         body: Any = None
         if response.content:
             assert response.headers["content-type"].startswith("application/json"), (
@@ -108,14 +114,14 @@ def walk_auth(w: Walk, secret_key: str) -> dict[str, str]:
         "POST",
         register,
         ["body", "password"],
-        json={"email": "b@example.com", "password": "short"},
+        json={"email": "b@example.com", "password": "s3cr3t"},
     )
     w.invalid(
         "register long password",
         "POST",
         register,
         ["body", "password"],
-        json={"email": "b@example.com", "password": "x" * 129},
+        json={"email": "b@example.com", "password": "p" * 129},
     )
     w.invalid(
         "register unknown field",
@@ -144,7 +150,7 @@ def walk_auth(w: Walk, secret_key: str) -> dict[str, str]:
     assert wrong == unknown == refused
     assert w.exchanges[-1].challenge == w.exchanges[-2].challenge == "Bearer"
     w.invalid("token without password", "POST", token, ["body", "password"], data={"username": "ada@example.com"})
-    headers = token_for(w, "ADA@example.com", "correct horse")
+    headers = token_for(w, "  ADA@example.com ", "correct horse")
 
     me = "/api/v1/users/me"
     assert w.call("me without token", "GET", me, 401) == {"detail": "Not authenticated"}
@@ -179,6 +185,7 @@ def walk_items(w: Walk, headers: dict[str, str], use_auth: bool) -> None:
         w.call("create item without token", "POST", items, 401, json={"name": "x"})
     first = w.call("create item", "POST", items, 201, headers=headers, json={"name": "first", "description": None})
     check_item(first, use_auth)
+    assert first["updated_at"] == first["created_at"], "a new item's updated_at is its created_at"
     time.sleep(0.01)  # distinct created_at, so "newest first" is observable
     second = w.call("create item 2", "POST", items, 201, headers=headers, json={"name": "second", "description": "2nd"})
     assert second["description"] == "2nd"
@@ -188,6 +195,7 @@ def walk_items(w: Walk, headers: dict[str, str], use_auth: bool) -> None:
         ("create item no name", {"description": "d"}, ["body", "name"]),
         ("create item long description", {"name": "x", "description": "d" * 1001}, ["body", "description"]),
         ("create item unknown field", {"name": "x", "colour": "red"}, ["body", "colour"]),
+        ("create item with NUL", {"name": "a\x00b"}, ["body", "name"]),
     ]:
         w.invalid(label, "POST", items, loc, headers=headers, json=body)
     w.invalid(
@@ -217,6 +225,7 @@ def walk_items(w: Walk, headers: dict[str, str], use_auth: bool) -> None:
         ("list limit 101", {"limit": 101}, ["query", "limit"]),
         ("list offset -1", {"offset": -1}, ["query", "offset"]),
         ("list limit not a number", {"limit": "many"}, ["query", "limit"]),
+        ("list offset past any row id", {"offset": 2**31}, ["query", "offset"]),
     ]:
         w.invalid(label, "GET", items, loc, headers=headers, params=params)
 
@@ -225,6 +234,9 @@ def walk_items(w: Walk, headers: dict[str, str], use_auth: bool) -> None:
     missing = {"detail": "Item not found"}
     assert w.call("get missing item", "GET", f"{items}/999999", 404, headers=headers) == missing
     w.invalid("get item bad id", "GET", f"{items}/abc", ["path", "item_id"], headers=headers)
+    w.invalid("get item id 0", "GET", f"{items}/0", ["path", "item_id"], headers=headers)
+    w.invalid("get item id too big", "GET", f"{items}/{2**63}", ["path", "item_id"], headers=headers)
+    assert w.call("items with a trailing slash", "GET", f"{items}/", 404, headers=headers) == {"detail": "Not Found"}
     patched = w.call("patch item", "PATCH", one, 200, headers=headers, json={"description": "now described"})
     assert patched["name"] == "first" and patched["description"] == "now described"
     assert patched["updated_at"] >= first["updated_at"]

@@ -16,15 +16,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.baking import Baked, bake, project_env, run
-from tests.contract import Exchange, comparable, walk
+from tests.baking import SERVER_DATABASES, Baked, bake, project_env, run
+from tests.contract import PASSWORDS, Exchange, comparable, walk
 
 OPTIONS = [
     pytest.param("sqlite", True, id="sqlite-auth"),
+    pytest.param("postgresql", True, id="postgresql-auth"),
+    pytest.param("mysql", True, id="mysql-auth"),
     pytest.param("sqlite", False, id="sqlite-noauth"),
     pytest.param("none", False, id="nodb"),
 ]
-PASSWORDS = ("correct horse", "bob's password", "$argon2")
+SECRETS_IN_LOGS = (*PASSWORDS, "$argon2")
 
 
 def free_port() -> int:
@@ -46,13 +48,14 @@ def commands(baked: Baked, port: int) -> tuple[list[str] | None, list[str]]:
 
 
 @contextmanager
-def serving(baked: Baked, log: Path) -> Iterator[str]:
+def serving(baked: Baked, log: Path, settings: dict[str, str]) -> Iterator[str]:
     port = free_port()
     migrate, serve = commands(baked, port)
+    env = project_env(**settings)
     if migrate:
-        run(migrate, baked.path)
+        run(migrate, baked.path, env)
     with log.open("w") as out:
-        process = subprocess.Popen(serve, cwd=baked.path, env=project_env(), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(serve, cwd=baked.path, env=env, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -78,9 +81,9 @@ def secret_key(baked: Baked) -> str:
     raise AssertionError(".env has no SECRET_KEY")
 
 
-def exercise(baked: Baked, tmp_path: Path) -> list[Exchange]:
+def exercise(baked: Baked, tmp_path: Path, settings: dict[str, str]) -> list[Exchange]:
     log = tmp_path / f"{baked.framework}.log"
-    with serving(baked, log) as base_url:
+    with serving(baked, log, settings) as base_url:
         exchanges = walk(
             base_url,
             database=baked.context["database"] != "none",
@@ -90,7 +93,7 @@ def exercise(baked: Baked, tmp_path: Path) -> list[Exchange]:
         openapi = httpx.get(f"{base_url}/openapi.json", timeout=10)
     text = log.read_text()
     assert re.search(r"GET\b.*/health\b.*\b200\b", text), f"{baked.framework}: no request log line:\n{text}"
-    leaked = [word for word in PASSWORDS if word in text]
+    leaked = [word for word in SECRETS_IN_LOGS if word in text]
     assert not leaked, f"{baked.framework} logged a password or hash: {leaked}"
     if baked.framework == "fastapi" or openapi.status_code != 404:
         assert openapi.status_code == 200 and openapi.json()["openapi"].startswith("3.")
@@ -99,10 +102,17 @@ def exercise(baked: Baked, tmp_path: Path) -> list[Exchange]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("database", "use_auth"), OPTIONS)
-def test_same_contract_over_http(cookies: Any, tmp_path: Path, database: str, use_auth: bool) -> None:
+def test_same_contract_over_http(
+    cookies: Any, tmp_path: Path, database_url: Any, database: str, use_auth: bool
+) -> None:
     answers = {"database": database, "use_auth": use_auth}
-    fastapi = exercise(bake(cookies, "fastapi", **answers), tmp_path)
-    flask = exercise(bake(cookies, "flask", **answers), tmp_path)
+
+    def settings() -> dict[str, str]:
+        """A database of its own for each service on a server; SQLite's file is the default."""
+        return {"DATABASE_URL": database_url(database)} if database in SERVER_DATABASES else {}
+
+    fastapi = exercise(bake(cookies, "fastapi", **answers), tmp_path, settings())
+    flask = exercise(bake(cookies, "flask", **answers), tmp_path, settings())
     assert [e.label for e in fastapi] == [e.label for e in flask]
     differences = [
         f"{a.label}:\n  fastapi {comparable(a)}\n  flask   {comparable(b)}"
