@@ -26,24 +26,31 @@ DATABASES = ("sqlite", "postgresql", "mysql", "none")
 CI_CHOICES = ("github", "gitlab", "none")
 OLDEST_PYTHON = (3, 11)
 
-# Import names of what a generated project installs (either template), and of
-# the folders it keeps beside its package: a package with one of these names
-# would shadow it.
+# Import names of everything a generated project installs, dependencies of its
+# dependencies included (either template), and of the folders it keeps beside
+# its package: a package with one of these names would shadow it.
+# tests/test_hooks.py fails when an installed import name is missing here.
 PROJECT_NAMES = frozenset(
     {
         "aiosqlite",
         "alembic",
+        "annotated_doc",
         "annotated_types",
         "anyio",
         "argon2",
+        "ast_serialize",
         "asyncmy",
         "asyncpg",
         "blinker",
+        "certifi",
+        "cffi",
         "click",
         "coverage",
+        "dns",
         "dotenv",
         "email_validator",
         "fastapi",
+        "fastapi_cli",
         "fastapi_offline",
         "flask",
         "flask_migrate",
@@ -52,32 +59,58 @@ PROJECT_NAMES = frozenset(
         "gunicorn",
         "h11",
         "httpcore",
+        "httptools",
         "httpx",
         "idna",
+        "iniconfig",
         "itsdangerous",
         "jinja2",
         "jwt",
+        "librt",
         "mako",
+        "markdown_it",
         "markupsafe",
+        "mdurl",
         "migrations",
         "multipart",
         "mypy",
+        "mypy_extensions",
+        "mypyc",
+        "opentelemetry",
+        "packaging",
+        "pathspec",
+        "pluggy",
         "psycopg",
+        "psycopg_binary",
         "pwdlib",
+        "py",
+        "pycparser",
         "pydantic",
         "pydantic_core",
         "pydantic_settings",
+        "pygments",
         "pymysql",
         "pytest",
+        "pytest_asyncio",
+        "pytest_cov",
         "python_multipart",
+        "rich",
+        "rich_toolkit",
         "ruff",
+        "shellingham",
         "sniffio",
         "sqlalchemy",
         "starlette",
         "tests",
+        "typer",
         "typing_extensions",
+        "typing_inspection",
         "uvicorn",
+        "uvloop",
+        "watchfiles",
+        "websockets",
         "werkzeug",
+        "yaml",
     }
 )
 
@@ -85,8 +118,15 @@ PROJECT_NAMES = frozenset(
 STDLIB_NAMES = frozenset(sys.stdlib_module_names) | {"test"}
 
 SLUG_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+# Room for "_test" in a database name: PostgreSQL keeps 63 bytes, MySQL 64.
+MAX_SLUG_LENGTH = 50
 UNSAFE_TEXT_RE = re.compile(r'["\\\x00-\x1f\x7f]')
-EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z")
+# A dot-atom local part, then a domain of letter-or-digit-bounded labels and a
+# letters-only top-level label.
+EMAIL_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}\Z"
+)
 # PEP 440, public and local versions, with the spellings the PEP accepts
 # before normalisation (1.0, 1.0.0rc1, 1.0-alpha.2, 2!1.0.post1.dev3, 1.0+local.7).
 VERSION_RE = re.compile(
@@ -125,6 +165,11 @@ def check_project_slug(value: Any) -> str | None:
             f"{shown} is not a valid package name: use lowercase letters, digits and "
             "underscores, starting with a letter (for example 'orders_service')."
         )
+    if len(value) > MAX_SLUG_LENGTH:
+        return (
+            f"{shown} is longer than {MAX_SLUG_LENGTH} characters, too long for the database names "
+            "derived from it: pick a shorter name."
+        )
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         return f"{shown} is a Python keyword: pick another name, for example '{value}_service'."
     if value in STDLIB_NAMES:
@@ -147,7 +192,7 @@ def check_author_email(value: Any) -> str | None:
 
 
 def check_version(value: Any) -> str | None:
-    if not isinstance(value, str) or not VERSION_RE.match(value.strip()):
+    if not isinstance(value, str) or not VERSION_RE.match(value):
         return f"version={value!r} is not a PEP 440 version: use one like '0.1.0' or '1.0.0rc1'."
     return None
 

@@ -57,7 +57,8 @@ def cookiecutter(tmp_path: Path, *args: str, config: Path | None = None) -> subp
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "cookiecutter", *args, "--no-input", "--output-dir", str(out)]
     command += ["--config-file", str(config or user_config(tmp_path))]
-    return subprocess.run(command, capture_output=True, text=True, check=False, env=project_env(), timeout=120)
+    env = project_env(PWD=str(tmp_path))
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False, env=env, timeout=120)
 
 
 def cruft(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +92,7 @@ def test_entry_point_runs_both_hooks(snapshot: Path, tmp_path: Path, entry: str)
     done = cookiecutter(tmp_path, *arguments(snapshot))
     assert done.returncode == 0, done.stderr
     assert_hooks_ran(tmp_path / "out" / "my_service", framework)
-    assert "Next steps:" in done.stdout
+    assert "Next steps:\n  cd out/my_service\n" in done.stdout
 
     refused = cookiecutter(tmp_path / "refused", *arguments(snapshot), "project_slug=json")
     assert refused.returncode != 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 from pathlib import Path
@@ -73,6 +74,37 @@ def test_bad_slug_is_refused_with_its_reason(slug: str, reason: str) -> None:
     assert "pick another name" in error or "use lowercase letters" in error
 
 
+def test_slug_longer_than_database_names_allow_is_refused() -> None:
+    assert refusals(project_slug="s" * 50) == []
+    (error,) = refusals(project_slug="s" * 51)
+    assert "longer than 50 characters" in error
+
+
+def test_reserved_names_cover_every_import_the_projects_install() -> None:
+    """Every top-level module that installing either template's libraries brings
+    (dependencies of dependencies too) is refused as a slug."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from tests.test_dependencies import closure
+
+    requirements = [
+        Requirement(line)
+        for name in ("fastapi", "flask")
+        for line in (ROOT / "requirements" / f"{name}-projects.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    installed = closure(requirements)
+    imports = {
+        module
+        for module, distributions in importlib.metadata.packages_distributions().items()
+        if any(canonicalize_name(d) in installed for d in distributions) and pre.SLUG_RE.match(module)
+    }
+    assert imports, "the projects' libraries are not installed here"
+    missing = sorted(imports - pre.PROJECT_NAMES - pre.STDLIB_NAMES)
+    assert not missing, f"add to PROJECT_NAMES in hooks/pre_gen_project.py: {missing}"
+
+
 @pytest.mark.parametrize("slug", ["orders", "orders_service", "svc2", "a_b_c"])
 def test_good_slugs_pass(slug: str) -> None:
     assert refusals(project_slug=slug) == []
@@ -86,14 +118,30 @@ def test_pep440_versions_pass(version: str) -> None:
     assert refusals(version=version) == []
 
 
-@pytest.mark.parametrize("version", ["", "one", "1.0.0-", "1..0", "v", "1.0 beta", "latest"])
+@pytest.mark.parametrize("version", ["", "one", "1.0.0-", "1..0", "v", "1.0 beta", "latest", " 1.0 ", "1.0\n"])
 def test_non_pep440_versions_are_refused(version: str) -> None:
     (error,) = refusals(version=version)
     assert f"version={version!r} is not a PEP 440 version" in error
 
 
 @pytest.mark.parametrize(
-    "email", ["", "ada", "ada@", "@example.com", "ada@example", "ada @example.com", "a@b@c.io", 'a"b@example.com']
+    "email",
+    [
+        "",
+        "ada",
+        "ada@",
+        "@example.com",
+        "ada@example",
+        "ada @example.com",
+        "a@b@c.io",
+        'a"b@example.com',
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "a@-example.com",
+        "a@example-.com",
+        "a@example..com",
+    ],
 )
 def test_bad_emails_are_refused(email: str) -> None:
     (error,) = refusals(author_email=email)
@@ -228,11 +276,12 @@ def test_write_env_replaces_only_the_placeholder(tmp_path: Path) -> None:
     assert (tmp_path / ".env").read_text().splitlines()[1] != lines[1], "each bake gets its own secret"
 
 
-def test_write_env_keeps_an_existing_env(tmp_path: Path) -> None:
+def test_write_env_keeps_an_existing_env_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / ".env.example").write_text("SECRET_KEY=change-me\n")
     (tmp_path / ".env").write_text("SECRET_KEY=mine\n")
     assert post.write_env(tmp_path) is None
     assert (tmp_path / ".env").read_text() == "SECRET_KEY=mine\n"
+    assert "Kept the existing .env: compare it with .env.example" in capsys.readouterr().out
 
 
 def test_write_env_adds_no_key_the_project_does_not_use(tmp_path: Path) -> None:
@@ -241,9 +290,14 @@ def test_write_env_adds_no_key_the_project_does_not_use(tmp_path: Path) -> None:
     assert (tmp_path / ".env").read_text() == "LOG_LEVEL=INFO\n"
 
 
-def test_next_steps_skip_empty_lines() -> None:
-    text = post.next_steps({"project_name": "Orders", "__next_steps": ["cd orders", "", "pytest"]})
-    assert text.splitlines()[2:] == ["Next steps:", "  cd orders", "  pytest"]
+def test_next_steps_start_from_the_users_directory_and_skip_empty_lines(tmp_path: Path) -> None:
+    project = tmp_path / "out" / "orders"
+    text = post.next_steps(
+        {"project_name": "Orders", "__next_steps": ["pip install -e .", "", "pytest"]}, project, str(tmp_path)
+    )
+    assert text.splitlines()[2:] == ["Next steps:", "  cd out/orders", "  pip install -e .", "  pytest"]
+    assert "  cd ../out/orders" in post.next_steps({}, project, str(tmp_path / "elsewhere"))
+    assert f"  cd {project}" in post.next_steps({}, project, None)
 
 
 def test_post_main_reports_a_manifest_bug(

@@ -34,6 +34,7 @@ def test_invalid_answer_is_refused(
     result = cookies.bake(template=str(template_dir(framework)), extra_context=answers)
     assert result.exit_code != 0
     assert isinstance(result.exception, FailedHookException)
-    assert message in capfd.readouterr().err
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and errors[0].startswith(message), errors
     # pytest-cookies bakes into <tmp_path>/cookies/bakeNN: nothing may be left in it.
     assert [p for p in (tmp_path / "cookies").rglob("*") if p.parent != tmp_path / "cookies"] == []

@@ -17,6 +17,7 @@ It runs with the generated project as the working directory and
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -73,10 +74,14 @@ def prune(project_dir: Path, paths: Iterable[str]) -> list[Path]:
 
 def write_env(project_dir: Path, secret_key: str | None = None) -> Path | None:
     """Write ``.env`` from ``.env.example``, its ``SECRET_KEY=`` placeholder replaced
-    by a fresh random secret. An existing ``.env`` is kept as it is."""
+    by a fresh random secret. An existing ``.env`` (a bake over a project with
+    ``-f``) is kept as it is, and the user is told to compare it."""
     example = project_dir / ".env.example"
     env = project_dir / ".env"
-    if not example.exists() or env.exists():
+    if not example.exists():
+        return None
+    if env.exists():
+        print("Kept the existing .env: compare it with .env.example, which may have changed.")
         return None
     secret = secret_key or secrets.token_urlsafe(48)
     lines = example.read_text(encoding="utf-8").splitlines()
@@ -86,9 +91,12 @@ def write_env(project_dir: Path, secret_key: str | None = None) -> Path | None:
     return env
 
 
-def next_steps(context: dict[str, Any]) -> str:
-    steps = [step for step in context.get("__next_steps", []) if step.strip()]
-    lines = [f"Created {context.get('project_name', 'the project')} in {Path.cwd()}", "", "Next steps:"]
+def next_steps(context: dict[str, Any], project_dir: Path, shell_dir: str | None) -> str:
+    """The template's ``__next_steps``, after a ``cd`` from where the user ran
+    cookiecutter (the shell's ``PWD``) into the project."""
+    where = os.path.relpath(project_dir, shell_dir) if shell_dir else str(project_dir)
+    steps = [f"cd {where}"] + [step for step in context.get("__next_steps", []) if step.strip()]
+    lines = [f"Created {context.get('project_name', 'the project')} in {project_dir}", "", "Next steps:"]
     lines += [f"  {step}" for step in steps]
     return "\n".join(lines)
 
@@ -102,7 +110,7 @@ def main() -> int:
         print(f"ERROR: template bug: {error}; please report it.", file=sys.stderr)
         return 1
     write_env(project_dir)
-    print(next_steps(context))
+    print(next_steps(context, project_dir, os.environ.get("PWD")))
     return 0
 
 
