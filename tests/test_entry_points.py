@@ -135,3 +135,17 @@ def test_command_line_answers_beat_house_defaults(snapshot: Path, tmp_path: Path
     done = cookiecutter(tmp_path, str(snapshot), "--directory", "fastapi-template", "database=sqlite", config=config)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "my_service" / "alembic.ini").exists()
+
+
+def test_baking_again_over_a_project_keeps_its_env(snapshot: Path, tmp_path: Path) -> None:
+    """`-f` rewrites the template's files and prunes by the new answers, but the
+    user's .env (their secret, their settings) survives, and they are told so."""
+    first = cookiecutter(tmp_path, str(snapshot), "--directory", "flask-template")
+    assert first.returncode == 0, first.stderr
+    project = tmp_path / "out" / "my_service"
+    (project / ".env").write_text("SECRET_KEY=mine\n")
+    again = cookiecutter(tmp_path, str(snapshot), "--directory", "flask-template", "-f", "ci=gitlab")
+    assert again.returncode == 0, again.stderr
+    assert (project / ".env").read_text() == "SECRET_KEY=mine\n"
+    assert "Kept the existing .env" in again.stdout
+    assert (project / ".gitlab-ci.yml").exists() and not (project / ".github").exists()
