@@ -3,12 +3,14 @@ baked project: the pieces every test module shares."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -142,3 +144,13 @@ def require_server(kind: str) -> None:
     if os.environ.get("REQUIRE_DB_SERVERS") == "1":
         pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
     pytest.skip(f"{problem}; start it (see README) or run with REQUIRE_DB_SERVERS=1 to make this fail")
+
+
+def load_hook(name: str) -> ModuleType:
+    """The single source of a hook (``hooks/<name>.py``) as a module, unrendered:
+    its functions are plain Python, only ``main()`` needs cookiecutter's answers."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

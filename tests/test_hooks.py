@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.baking import ROOT
+from tests.baking import ROOT, load_hook
 
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pre = load("pre_gen_project")
-post = load("post_gen_project")
+pre = load_hook("pre_gen_project")
+post = load_hook("post_gen_project")
 
 GOOD: dict[str, Any] = {
     "project_name": "Orders Service",
