@@ -1,4 +1,4 @@
-"""A black-box walk through ../shared/CONTRACT.md against a running service.
+"""A black-box walk through docs/contract.md (the HTTP contract) against a running service.
 
 ``walk(base_url, ...)`` makes every call the contract lists for the project's
 options, asserts the status and body the contract promises, and returns the
