@@ -38,12 +38,13 @@ def free_port() -> int:
 def commands(baked: Baked, port: int) -> tuple[list[str] | None, list[str]]:
     """(schema command, server command) as the project's README gives them."""
     slug, has_db = baked.slug, baked.context["database"] != "none"
+    bind = ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     if baked.framework == "fastapi":
         migrate = ["alembic", "upgrade", "head"]
-        serve = ["uvicorn", f"{slug}.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        serve = ["granian", "--interface", "asgi", *bind, f"{slug}.main:app"]
     else:
         migrate = ["flask", "--app", slug, "db", "upgrade"]
-        serve = ["gunicorn", "--bind", f"127.0.0.1:{port}", f"{slug}.wsgi:app"]
+        serve = ["granian", "--interface", "wsgi", *bind, "--blocking-threads", "8", f"{slug}.wsgi:app"]
     return (migrate if has_db else None), serve
 
 

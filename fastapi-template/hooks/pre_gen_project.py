@@ -56,6 +56,7 @@ PROJECT_NAMES = frozenset(
         "flask_migrate",
         "flask_sqlalchemy",
         "greenlet",
+        "granian",
         "gunicorn",
         "h11",
         "httpcore",

@@ -26,7 +26,7 @@ WITHOUT_WERKZEUG_REQUEST_LINES = WithoutWerkzeugRequestLines()
 
 
 def configure(level: str) -> None:
-    # basicConfig leaves an already configured root logger alone (gunicorn, pytest, a host app).
+    # basicConfig leaves an already configured root logger alone (pytest, a host app).
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("{{ cookiecutter.project_slug }}").setLevel(level)
     logging.getLogger("werkzeug").addFilter(WITHOUT_WERKZEUG_REQUEST_LINES)  # added once, however often called

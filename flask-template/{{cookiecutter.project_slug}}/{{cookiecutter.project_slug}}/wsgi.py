@@ -1,4 +1,4 @@
-"""The WSGI entry point for servers: ``gunicorn '{{ cookiecutter.project_slug }}.wsgi:app'``."""
+"""The WSGI entry point for servers: ``granian --interface wsgi {{ cookiecutter.project_slug }}.wsgi:app``."""
 
 from . import create_app
 
