@@ -22,7 +22,8 @@ from {{ cookiecutter.project_slug }}.core.middleware import RequestLogMiddleware
 from {{ cookiecutter.project_slug }}.core.security import prepare_dummy_hash
 {%- endif %}
 {%- if cookiecutter.database != 'none' %}
-from {{ cookiecutter.project_slug }}.db.session import create_engine, create_sessionmaker
+from {{ cookiecutter.project_slug }}.db.errors import add_database_error_handlers
+from {{ cookiecutter.project_slug }}.db.session import create_service_engine, create_sessionmaker
 {%- endif %}
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = _new_app(show_docs=settings.show_docs)
     app.state.settings = settings
 {%- if cookiecutter.database != 'none' %}
-    app.state.engine = create_engine(settings.async_database_url)
+    app.state.engine = create_service_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    add_database_error_handlers(app)
 {%- endif %}
 
     if settings.cors_origins:

@@ -4,13 +4,10 @@ import json
 import logging
 import os
 from functools import lru_cache
-{%- if cookiecutter.database == 'sqlite' %}
-from pathlib import Path
-{%- endif %}
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-{%- if cookiecutter.use_auth %}
+{%- if cookiecutter.database != 'none' %}
     Field,
 {%- endif %}
     PrivateAttr,
@@ -23,41 +20,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 {%- if cookiecutter.database != 'none' %}
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from {{ cookiecutter.project_slug }}.db import {{ cookiecutter.database }} as dialect
 {%- endif %}
 
 logger = logging.getLogger(__name__)
 
-{% if cookiecutter.database == 'sqlite' -%}
-# Anchored to the project folder so the database does not move with the working directory.
-DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parents[2] / '{{ cookiecutter.project_slug }}.db'}"
-{% elif cookiecutter.database == 'postgresql' -%}
-DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
-{% elif cookiecutter.database == 'mysql' -%}
-DEFAULT_DATABASE_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
-{% endif -%}
-{% if cookiecutter.database != 'none' %}
-# Plain schemes people write (and hosting platforms hand out) -> the async driver we install.
-ASYNC_DRIVERS = {
-{%- if cookiecutter.database == 'sqlite' %}
-    "sqlite": "sqlite+aiosqlite",
-{%- elif cookiecutter.database == 'postgresql' %}
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-{%- elif cookiecutter.database == 'mysql' %}
-    "mysql": "mysql+asyncmy",
-    "mariadb": "mysql+asyncmy",
-{%- endif %}
-}
-ACCEPTED_SCHEMES = frozenset(ASYNC_DRIVERS) | frozenset(ASYNC_DRIVERS.values())
-
-# What an operator sees when DATABASE_URL cannot be used (the value itself is never shown).
-{%- if cookiecutter.database == 'sqlite' %}
-DATABASE_URL_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
-{%- elif cookiecutter.database == 'postgresql' %}
-DATABASE_URL_FORMS = "postgresql://user:pass@host:5432/name (or postgres://)"
-{%- elif cookiecutter.database == 'mysql' %}
-DATABASE_URL_FORMS = "mysql://user:pass@host:3306/name (or mariadb://)"
-{%- endif %}
+{% if cookiecutter.database != 'none' -%}
+ACCEPTED_SCHEMES = frozenset(dialect.DRIVERS) | frozenset(dialect.DRIVERS.values())
 
 {% endif -%}
 MIN_SECRET_LENGTH = 32
@@ -81,7 +51,17 @@ class Settings(BaseSettings):
         hide_input_in_errors=True,
     )
 {% if cookiecutter.database != 'none' %}
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = dialect.DEFAULT_URL
+    # Seconds any wait on the database may take (connecting, a statement, a lock) before
+    # the request answers 503.
+    database_timeout: float = Field(default=5.0, gt=0)
+    # Per worker process: workers x (pool size + overflow) must stay under the database
+    # server's connection limit.
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=5, ge=0)
+    database_pool_timeout: float = Field(default=5.0, gt=0)
+    database_pool_recycle: int = Field(default=1800, ge=-1)
+    database_pool_pre_ping: bool = True
 {%- endif %}
     secret_key: str | None = None
 {%- if cookiecutter.use_auth %}
@@ -118,7 +98,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError(
                 "database_url",
                 "not a URL this project can use; write it as {forms}",
-                {"forms": DATABASE_URL_FORMS},
+                {"forms": dialect.URL_FORMS},
             )
         return value
 {%- endif %}
@@ -186,13 +166,8 @@ def weak_secret_reason(key: str) -> str | None:
 def to_async_url(raw: str) -> URL:
     """Swap a plain scheme for the async driver; keep a URL that already names one."""
     url = make_url(raw)
-    drivername = ASYNC_DRIVERS.get(url.drivername, url.drivername)
-    url = url.set(drivername=drivername)
-{%- if cookiecutter.database == 'mysql' %}
-    if "charset" not in url.query:
-        url = url.update_query_dict({"charset": "utf8mb4"})
-{%- endif %}
-    return url
+    drivername = dialect.DRIVERS.get(url.drivername, url.drivername)
+    return dialect.finish_url(url.set(drivername=drivername))
 {%- endif %}
 
 

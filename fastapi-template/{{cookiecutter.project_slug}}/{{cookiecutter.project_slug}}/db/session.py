@@ -2,9 +2,6 @@
 
 from typing import Any
 
-{% if cookiecutter.database == 'sqlite' -%}
-from sqlalchemy import event
-{% endif -%}
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,36 +10,37 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from {{ cookiecutter.project_slug }}.core.config import Settings
+from {{ cookiecutter.project_slug }}.db import {{ cookiecutter.database }} as dialect
 
-def create_engine(url: URL | str, **kwargs: Any) -> AsyncEngine:
-{%- if cookiecutter.database == 'sqlite' %}
-    engine = create_async_engine(url, **kwargs)
-    _tune_sqlite(engine)
+
+def create_engine(url: URL | str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine whose every wait on the database ends after `timeout` seconds.
+
+    No `timeout` (migrations, test set-up) bounds connecting only. SQL parameters never
+    appear in errors or logs: they can hold emails and password hashes.
+    """
+    engine = create_async_engine(
+        url, hide_parameters=True, connect_args=dialect.connect_args(timeout), **kwargs
+    )
+    dialect.prepare(engine)
     return engine
-{%- else %}
-    # pre_ping replaces connections that died while the database was away.
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
-{%- endif %}
+
+
+def create_service_engine(settings: Settings) -> AsyncEngine:
+    """The service's engine: its pool and timeouts from the settings."""
+    return create_engine(
+        settings.async_database_url,
+        timeout=settings.database_timeout,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        pool_recycle=settings.database_pool_recycle,
+        # A connection the server dropped (restart, idle cut-off) is replaced on checkout.
+        pool_pre_ping=settings.database_pool_pre_ping,
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: async code cannot lazy-load them again.
     return async_sessionmaker(engine, expire_on_commit=False)
-{%- if cookiecutter.database == 'sqlite' %}
-
-
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide where transactions start:
-        # otherwise SAVEPOINTs (used by the tests' rollback) do not work.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-{%- endif %}
