@@ -11,7 +11,10 @@ It runs with the generated project as the working directory and
    answer -> paths to remove when the option has that answer;
 2. writes ``.env`` from ``.env.example`` with a fresh random ``SECRET_KEY``
    (``.env`` is git-ignored, ``.env.example`` is committed);
-3. prints the next steps from the template's ``__next_steps``.
+3. prints the next steps from the template's ``__next_steps``: its ``uv`` list
+   when ``uv`` is on the PATH, else its ``pip`` list; the step ``create-database``
+   becomes the command that creates the database named by ``DATABASE_URL`` in
+   ``.env`` (PostgreSQL, MySQL/MariaDB), or goes when there is nothing to create.
 """
 
 from __future__ import annotations
@@ -20,16 +23,21 @@ import json
 import os
 import secrets
 import shutil
+import shlex
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 # Cookiecutter replaces the placeholder with the answers as JSON. ``tojson``
 # writes every ' as \u0027, so no answer can end this string early.
 CONTEXT_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 SECRET_KEY_LINE = "SECRET_KEY="
+DATABASE_URL_LINE = "DATABASE_URL="
+# The placeholder step that becomes the command creating the development database.
+CREATE_DATABASE_STEP = "create-database"
 
 
 class ManifestError(Exception):
@@ -52,8 +60,10 @@ def paths_to_prune(context: dict[str, Any]) -> list[str]:
     return sorted(paths)
 
 
-def prune(project_dir: Path, paths: Iterable[str]) -> list[Path]:
-    """Remove ``paths`` under ``project_dir``; return what was removed."""
+def prune(project_dir: Path, paths: Iterable[str], missing_ok: bool = False) -> list[Path]:
+    """Remove ``paths`` under ``project_dir``; return what was removed. A path
+    that is not there is a manifest bug, unless ``missing_ok`` (a project that
+    went through this hook before, whose declined pieces are gone already)."""
     root = project_dir.resolve()
     removed: list[Path] = []
     for relative in paths:
@@ -66,8 +76,10 @@ def prune(project_dir: Path, paths: Iterable[str]) -> list[Path]:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-        else:
+        elif not missing_ok:
             raise ManifestError(f"the prune manifest names {relative!r}, which the template does not have")
+        else:
+            continue
         removed.append(target)
     return removed
 
@@ -91,11 +103,74 @@ def write_env(project_dir: Path, secret_key: str | None = None) -> Path | None:
     return env
 
 
-def next_steps(context: dict[str, Any], project_dir: Path, shell_dir: str | None) -> str:
+def env_database_url(project_dir: Path) -> str | None:
+    """The ``DATABASE_URL`` that ``.env`` sets, if it sets one."""
+    env = project_dir / ".env"
+    if not env.exists():
+        return None
+    for line in env.read_text(encoding="utf-8").splitlines():
+        if line.startswith(DATABASE_URL_LINE):
+            return line[len(DATABASE_URL_LINE) :].strip().strip("\"'") or None
+    return None
+
+
+def create_database_command(url: str | None) -> str | None:
+    """The shell command that creates the database ``url`` names on its server:
+    ``createdb`` for PostgreSQL, the ``mysql`` client for MySQL/MariaDB; None for
+    SQLite (the file is created on first use), no URL, or a URL without a name.
+    A password in the URL is never printed: the client asks for it."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    name = unquote(parts.path.lstrip("/"))
+    if not name or "/" in name:
+        return None
+    if scheme in ("postgresql", "postgres"):
+        args = ["createdb"]
+        args += ["-h", parts.hostname] if parts.hostname else []
+        args += ["-p", str(parts.port)] if parts.port else []
+        args += ["-U", unquote(parts.username)] if parts.username else []
+        args += ["-W"] if parts.password else []
+        return shlex.join([*args, name])
+    if scheme in ("mysql", "mariadb"):
+        args = ["mysql"]
+        args += ["-h", parts.hostname] if parts.hostname else []
+        args += ["-P", str(parts.port)] if parts.port else []
+        args += ["-u", unquote(parts.username)] if parts.username else []
+        args += ["-p"] if parts.password else []
+        quoted = "`" + name.replace("`", "``") + "`"
+        return shlex.join([*args, "-e", f"CREATE DATABASE {quoted}"])
+    return None
+
+
+def chosen_steps(context: dict[str, Any], uv: bool) -> list[str]:
+    """The template's steps for the installer at hand: ``__next_steps`` is either
+    one list, or a ``uv`` and a ``pip`` list."""
+    steps = context.get("__next_steps", [])
+    if isinstance(steps, dict):
+        steps = steps.get("uv" if uv else "pip", [])
+    return [str(step) for step in steps]
+
+
+def next_steps(
+    context: dict[str, Any],
+    project_dir: Path,
+    shell_dir: str | None,
+    uv: bool = False,
+    database_url: str | None = None,
+) -> str:
     """The template's ``__next_steps``, after a ``cd`` from where the user ran
-    cookiecutter (the shell's ``PWD``) into the project."""
+    cookiecutter (the shell's ``PWD``) into the project, with the ``create-database``
+    step made into the command for ``database_url``."""
     where = os.path.relpath(project_dir, shell_dir) if shell_dir else str(project_dir)
-    steps = [f"cd {where}"] + [step for step in context.get("__next_steps", []) if step.strip()]
+    create = create_database_command(database_url)
+    steps = [f"cd {where}"]
+    for step in chosen_steps(context, uv):
+        if step.strip() == CREATE_DATABASE_STEP:
+            steps += [f"{create}   # the database in .env's DATABASE_URL"] if create else []
+        elif step.strip():
+            steps.append(step)
     lines = [f"Created {context.get('project_name', 'the project')} in {project_dir}", "", "Next steps:"]
     lines += [f"  {step}" for step in steps]
     return "\n".join(lines)
@@ -105,12 +180,14 @@ def main() -> int:
     context = json.loads(CONTEXT_JSON)
     project_dir = Path.cwd()
     try:
-        prune(project_dir, paths_to_prune(context))
+        # A project with a .env has been through this hook before (run again in it).
+        prune(project_dir, paths_to_prune(context), missing_ok=(project_dir / ".env").exists())
     except ManifestError as error:
         print(f"ERROR: template bug: {error}; please report it.", file=sys.stderr)
         return 1
     write_env(project_dir)
-    print(next_steps(context, project_dir, os.environ.get("PWD")))
+    uv = shutil.which("uv") is not None
+    print(next_steps(context, project_dir, os.environ.get("PWD"), uv=uv, database_url=env_database_url(project_dir)))
     return 0
 
 
