@@ -1,11 +1,18 @@
+import json
+import os
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from httpx import AsyncClient
+from pydantic import ValidationError
 
+from {{ cookiecutter.project_slug }}.core import security
+from {{ cookiecutter.project_slug }}.core.config import Settings
+from {{ cookiecutter.project_slug }}.core.rate_limit import AttemptLimiter
 from {{ cookiecutter.project_slug }}.core.security import create_access_token, decode_access_token
 
 REGISTER = "/api/v1/auth/register"
@@ -186,3 +193,127 @@ def test_tokens_without_required_claims_are_refused() -> None:
     )
     assert decode_access_token(no_exp, key) is None
     assert decode_access_token(numeric_sub, key) is None
+
+
+async def test_token_and_user_answers_are_not_stored(client: AsyncClient) -> None:
+    user = await register(client, "kim@example.com")
+    token = await client.post(TOKEN, data={"username": "kim@example.com", "password": PASSWORD})
+    refused = await client.post(TOKEN, data={"username": "kim@example.com", "password": "nope"})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    me = await client.get(ME, headers=headers)
+    assert me.json() == user
+    for response in (token, refused, me, await client.get(ME)):
+        assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "subject", ["+{id}", " {id}", "0{id}", "{id} ", "\u0661", "2147483648", "1" * 5000, "0", ""]
+)
+async def test_only_the_canonical_decimal_subject_is_accepted(
+    client: AsyncClient, app: FastAPI, subject: str
+) -> None:
+    user = await register(client, "lou@example.com")
+    key = app.state.settings.signing_key
+    canonical = create_access_token(str(user["id"]), key, timedelta(minutes=5))
+    accepted = await client.get(ME, headers={"Authorization": f"Bearer {canonical}"})
+    assert accepted.status_code == 200
+    token = create_access_token(subject.format(id=user["id"]), key, timedelta(minutes=5))
+    response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+    assert_credentials_refused(response)
+
+
+@pytest.mark.parametrize("username", ["a\x00b@example.com", "\x00", "mia@example.com\x00"])
+async def test_a_username_with_nul_is_an_unknown_email(client: AsyncClient, username: str) -> None:
+    await register(client, "mia@example.com")
+    response = await client.post(TOKEN, data={"username": username, "password": PASSWORD})
+    assert_credentials_refused(response, "Incorrect email or password")
+
+
+@pytest.mark.parametrize("password", ["a\ud800bcdefgh", "\udfff" * 8])
+async def test_a_password_with_a_surrogate_is_422(client: AsyncClient, password: str) -> None:
+    body = json.dumps({"email": "ned@example.com", "password": password}).encode()
+    response = await client.post(REGISTER, content=body, headers={"Content-Type": JSON})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+def assert_too_many(response: Any, window: int) -> None:
+    assert response.status_code == 429
+    assert response.json() == {"detail": "Too Many Requests"}
+    assert 1 <= int(response.headers["retry-after"]) <= window
+
+
+async def test_login_attempts_are_limited_per_address(app: FastAPI, client: AsyncClient) -> None:
+    app.state.attempt_limiter = AttemptLimiter("3/minute")
+    for _ in range(3):
+        response = await client.post(TOKEN, data={"username": "x@example.com", "password": "p"})
+        assert response.status_code == 401
+    assert_too_many(await client.post(TOKEN, data={"username": "y@example.com"}), 60)
+    # Registration has a budget of its own.
+    await register(client, "olga@example.com")
+
+
+async def test_register_attempts_are_limited(app: FastAPI, client: AsyncClient) -> None:
+    app.state.attempt_limiter = AttemptLimiter("2/minute")
+    await register(client, "pat@example.com")
+    await register(client, "quinn@example.com")
+    assert_too_many(await client.post(REGISTER, json={}), 60)
+
+
+async def test_login_attempts_are_limited_per_email(app: FastAPI, client: AsyncClient) -> None:
+    limiter = AttemptLimiter("2/minute")
+    app.state.attempt_limiter = limiter
+    form = {"username": "Rob@example.com", "password": "wrong-password"}
+    for _ in range(2):
+        assert (await client.post(TOKEN, data=form)).status_code == 401
+        # Another address each time: only the email's own count is left to refuse.
+        await limiter.limiter.clear(limiter.rates[0], TOKEN, "127.0.0.1")
+    assert_too_many(await client.post(TOKEN, data={**form, "username": "rob@example.com"}), 60)
+
+
+def test_the_rate_setting_is_checked_at_load() -> None:
+    with pytest.raises(ValidationError, match="30/minute"):
+        Settings(_env_file=None, login_rate_limit="often")
+    with pytest.raises(ValidationError, match="redis://"):
+        Settings(_env_file=None, redis_url="localhost:6379")
+    assert Settings(_env_file=None).login_rate_limit == "30/minute"
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def test_attempts_counted_in_redis_are_shared() -> None:
+    first, second = AttemptLimiter("2/minute", REDIS_URL), AttemptLimiter("2/minute", REDIS_URL)
+    key = ("test", secrets.token_hex(8))
+    try:
+        await first.hit(*key)
+    except Exception as error:  # no Redis server here
+        pytest.skip(f"no Redis at {REDIS_URL} (set TEST_REDIS_URL): {error}")
+    # A second process (another limiter) sees the first one's attempt.
+    await second.hit(*key)
+    with pytest.raises(HTTPException) as refused:
+        await first.hit(*key)
+    assert refused.value.status_code == 429
+    assert refused.value.headers is not None
+    assert "Retry-After" in refused.value.headers
+
+
+async def test_hashing_waits_for_a_free_slot_then_answers_503(
+    client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(security, "HASHING_WAIT_SECONDS", 0.05)
+    taken = 0
+    try:
+        while not security._hashing_slots.locked():
+            await security._hashing_slots.acquire()
+            taken += 1
+        response = await client.post(TOKEN, data={"username": "sam@example.com", "password": "x"})
+    finally:
+        for _ in range(taken):
+            security._hashing_slots.release()
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Service Unavailable"}
+    assert response.headers["retry-after"] == "1"
+    # Once a slot is free again, logins are answered as usual.
+    response = await client.post(TOKEN, data={"username": "sam@example.com", "password": "x"})
+    assert response.status_code == 401

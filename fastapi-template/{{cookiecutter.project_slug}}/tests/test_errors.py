@@ -11,7 +11,7 @@ from httpx import ASGITransport, AsyncClient
 from starlette.types import Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.core.logging import ThroughAppHandlers
-from {{ cookiecutter.project_slug }}.core.middleware import ServerErrorMiddleware
+from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
 from {{ cookiecutter.project_slug }}.main import create_app
 
 
@@ -25,6 +25,21 @@ async def test_wrong_method_is_json_405(client: AsyncClient) -> None:
     response = await client.delete("/health")
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.headers["allow"] == "GET"
+
+
+async def test_405_allows_every_method_of_the_path(app: FastAPI, client: AsyncClient) -> None:
+    @app.get("/thing")
+    async def read_thing() -> None:
+        return None
+
+    @app.post("/thing")
+    async def write_thing() -> None:
+        return None
+
+    response = await client.put("/thing")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
 
 
 async def test_trailing_slash_is_not_redirected(client: AsyncClient) -> None:
@@ -68,9 +83,9 @@ async def test_error_after_the_response_started_is_logged_once(
     async def receive() -> Message:
         return {"type": "http.disconnect"}
 
-    scope: Scope = {"type": "http", "method": "GET", "path": "/stream"}
+    scope: Scope = {"type": "http", "method": "GET", "path": "/stream", "headers": []}
     with caplog.at_level(logging.ERROR):
-        await ServerErrorMiddleware(half_answer)(scope, receive, send)
+        await ServiceMiddleware(half_answer, max_body_bytes=0)(scope, receive, send)
     # Too late for a 500: the status is out, so the server just ends the response.
     assert [message["type"] for message in sent] == ["http.response.start"]
     assert len([record for record in caplog.records if record.exc_info]) == 1

@@ -16,8 +16,9 @@ from {{ cookiecutter.project_slug }}.api.router import api_router
 {% endif -%}
 from {{ cookiecutter.project_slug }}.api.routes import health
 from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings, get_settings_or_exit
+from {{ cookiecutter.project_slug }}.core.errors import add_error_handlers
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
-from {{ cookiecutter.project_slug }}.core.middleware import RequestLogMiddleware, ServerErrorMiddleware
+from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
 {%- if cookiecutter.use_auth %}
 from {{ cookiecutter.project_slug }}.core.security import prepare_dummy_hash
 {%- endif %}
@@ -90,9 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(RequestLogMiddleware)
     # Added last, so it wraps the others and answers for any error they let through.
-    app.add_middleware(ServerErrorMiddleware)
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    add_error_handlers(app)
 
     app.include_router(health.router)
 {%- if cookiecutter.database != 'none' %}

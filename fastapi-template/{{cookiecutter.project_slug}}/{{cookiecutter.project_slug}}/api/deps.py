@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.project_slug }}.core.config import Settings
 {%- if cookiecutter.use_auth %}
-from {{ cookiecutter.project_slug }}.core.security import decode_access_token
+from {{ cookiecutter.project_slug }}.core.security import decode_access_token, subject_to_id
 from {{ cookiecutter.project_slug }}.db.models import User
+from {{ cookiecutter.project_slug }}.db.types import MAX_ID
 {%- endif %}
 
 
@@ -55,9 +56,10 @@ async def get_current_user(
         headers={"WWW-Authenticate": "Bearer"},
     )
     subject = decode_access_token(token, settings.signing_key)
-    if subject is None or not subject.isdigit():
+    user_id = None if subject is None else subject_to_id(subject, MAX_ID)
+    if user_id is None:
         raise credentials_error
-    user = await session.get(User, int(subject))
+    user = await session.get(User, user_id)
     if user is None:
         raise credentials_error
     return user

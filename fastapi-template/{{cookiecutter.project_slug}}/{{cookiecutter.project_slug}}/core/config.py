@@ -7,9 +7,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-{%- if cookiecutter.database != 'none' %}
     Field,
-{%- endif %}
     PrivateAttr,
     ValidationError,
     field_validator,
@@ -66,6 +64,11 @@ class Settings(BaseSettings):
     secret_key: str | None = None
 {%- if cookiecutter.use_auth %}
     access_token_expire_minutes: int = Field(default=30, gt=0)
+    # Attempts at login and registration per client address (and at login per email), in
+    # the notation of the limits library: "30/minute", "5/second;100/hour".
+    login_rate_limit: str = "30/minute"
+    # redis://host:6379/0 to share the attempt counters between processes; empty: in memory.
+    redis_url: str = ""
 {%- endif %}
     cors_origins: Annotated[list[str], NoDecode] = []
     environment: Environment = "development"
@@ -73,8 +76,36 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # None means "on, except in production".
     docs_enabled: bool | None = None
+    # Bytes; a larger request body is answered 413 without being read.
+    max_body_bytes: int = Field(default=1_048_576, ge=0)
 
     _secret_key_generated: bool = PrivateAttr(default=False)
+{%- if cookiecutter.use_auth %}
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        # Only this check needs the parser of rate strings.
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "login_rate_limit",
+                'not a rate; write it as "30/minute", or several as "5/second;100/hour"',
+            ) from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise PydanticCustomError(
+                "redis_url", "not a Redis URL; write it as redis://host:6379/0 (or rediss://)"
+            )
+        return value
+{%- endif %}
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,22 +1,52 @@
-"""The outer layers: one log line per request, and the answer to unhandled errors."""
+"""The one outer layer every request passes through.
+
+It keeps the contract's rules that hold for every route: the body limit, the security
+headers, a JSON 500 for any unhandled error, and one log line per request. One plain ASGI
+class rather than a stack of them, because every layer costs every request.
+"""
 
 import logging
 import time
 
-from starlette.responses import JSONResponse
-from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR
+from starlette.exceptions import HTTPException
+from starlette.status import HTTP_413_CONTENT_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Method, path, status and duration: never headers or bodies.
-logger = logging.getLogger("{{ cookiecutter.project_slug }}.request")
+request_logger = logging.getLogger("{{ cookiecutter.project_slug }}.request")
 error_logger = logging.getLogger("{{ cookiecutter.project_slug }}.errors")
 
+# On every answer: no MIME sniffing, no framing by other sites, no Referer leaving the page.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+BODY_TOO_LARGE = "Request body too large"
+_JSON = (b"content-type", b"application/json")
 
-class RequestLogMiddleware:
-    """Plain ASGI middleware: cheaper than BaseHTTPMiddleware and sees failed requests too."""
 
-    def __init__(self, app: ASGIApp) -> None:
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read, as soon as it passes the limit; answered as 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=HTTP_413_CONTENT_TOO_LARGE, detail=BODY_TOO_LARGE)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class ServiceMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -24,61 +54,78 @@ class RequestLogMiddleware:
             return
         start = time.perf_counter()
         status = 500
+        started = False
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            duration_ms = (time.perf_counter() - start) * 1000
-            logger.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                duration_ms,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(duration_ms, 1),
-                },
-            )
-
-
-class ServerErrorMiddleware:
-    """Answers 500 for any exception that reaches it, and logs its traceback once.
-
-    Starlette's own last-resort middleware answers too but then re-raises, so the server
-    logs the same traceback a second time.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        limit = self.max_body_bytes
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            # Refused on the header alone: the body is never read.
+            await _answer(send_with_headers, HTTP_413_CONTENT_TOO_LARGE, BODY_TOO_LARGE)
+            self._log(scope, status, start)
             return
-        response_started = False
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
+        app_receive = receive
+        if declared is None:
+            # No length announced (chunked): count the bytes as they arrive.
+            received = 0
+
+            async def counting_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+                return message
+
+            app_receive = counting_receive
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, app_receive, send_with_headers)
+        except BodyTooLarge:
+            if not started:
+                await _answer(send_with_headers, HTTP_413_CONTENT_TOO_LARGE, BODY_TOO_LARGE)
         except Exception:
             # The traceback goes to the log only; the client learns nothing about the internals.
             error_logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            if not response_started:
-                response = JSONResponse(
-                    {"detail": "Internal Server Error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR
+            if not started:
+                # Too late once the status is out: the server then just ends the response.
+                await _answer(
+                    send_with_headers, HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error"
                 )
-                await response(scope, receive, send)
+        finally:
+            self._log(scope, status, start)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, start: float) -> None:
+        if not request_logger.isEnabledFor(logging.INFO):
+            return
+        duration_ms = round((time.perf_counter() - start) * 1000, 1)
+        method, path = scope["method"], scope["path"]
+        # A ready-made record: cheaper than logger.info(), which also looks up its caller.
+        record = logging.LogRecord(
+            request_logger.name,
+            logging.INFO,
+            "",
+            0,
+            f"{method} {path} {status} {duration_ms}ms",
+            None,
+            None,
+        )
+        record.method, record.path, record.status = method, path, status
+        record.duration_ms = duration_ms
+        request_logger.handle(record)
+
+
+async def _answer(send: Send, status: int, detail: str) -> None:
+    body = b'{"detail":"' + detail.encode() + b'"}'
+    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,25 +1,62 @@
 """Password hashing (Argon2) and signed access tokens (JWT, HS256)."""
 
+import asyncio
+import os
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TypeVar
 
 import jwt
+from fastapi import HTTPException, status
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from starlette.concurrency import run_in_threadpool
 
 ALGORITHM = "HS256"
 
 # Argon2's library defaults (RFC 9106 low-memory profile); tests swap in a cheaper hasher.
 password_hash = PasswordHash((Argon2Hasher(),))
 
+# Each hash holds its memory cost (64 MiB with the defaults) while it runs: one per CPU at a
+# time, so that a flood of logins waits its turn instead of exhausting memory.
+HASHING_SLOTS = os.cpu_count() or 1
+# How long a request waits for its turn before it is answered 503.
+HASHING_WAIT_SECONDS = 10.0
+_hashing_slots = asyncio.Semaphore(HASHING_SLOTS)
 
-def hash_password(password: str) -> str:
-    return password_hash.hash(password)
+T = TypeVar("T")
 
 
-def verify_password(password: str, hashed: str) -> bool:
-    return password_hash.verify(password, hashed)
+class HashingBusy(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="Service Unavailable",
+            headers={"Retry-After": "1"},
+        )
+
+
+async def _in_hashing_slot(work: Callable[[], T]) -> T:
+    """Run `work` in a thread, off the event loop, once a hashing slot is free."""
+    try:
+        async with asyncio.timeout(HASHING_WAIT_SECONDS):
+            await _hashing_slots.acquire()
+    except TimeoutError:
+        raise HashingBusy from None
+    try:
+        return await run_in_threadpool(work)
+    finally:
+        _hashing_slots.release()
+
+
+async def hash_password(password: str) -> str:
+    return await _in_hashing_slot(lambda: password_hash.hash(password))
+
+
+async def verify_password(password: str, hashed: str) -> bool:
+    return await _in_hashing_slot(lambda: password_hash.verify(password, hashed))
 
 
 @cache
@@ -32,15 +69,26 @@ def prepare_dummy_hash() -> None:
     _dummy_hash()
 
 
-def burn_verify_time(password: str) -> None:
+async def burn_verify_time(password: str) -> None:
     """Do the work of a real check, so an unknown email answers as slowly as a wrong password."""
-    password_hash.verify(password, _dummy_hash())
+    await _in_hashing_slot(lambda: password_hash.verify(password, _dummy_hash()))
 
 
 def create_access_token(subject: str, secret_key: str, expires_delta: timedelta) -> str:
     now = datetime.now(UTC)
     claims = {"sub": subject, "iat": now, "exp": now + expires_delta}
     return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
+
+
+def subject_to_id(subject: str, max_id: int) -> int | None:
+    """The user id a token's subject names, accepted only in canonical decimal form.
+
+    "+2", " 2", "02" and digits of other scripts all parse as 2 in Python: one spelling only.
+    """
+    if len(subject) > len(str(max_id)) or not (subject.isascii() and subject.isdigit()):
+        return None
+    user_id = int(subject)
+    return user_id if str(user_id) == subject and 1 <= user_id <= max_id else None
 
 
 def decode_access_token(token: str, secret_key: str) -> str | None:

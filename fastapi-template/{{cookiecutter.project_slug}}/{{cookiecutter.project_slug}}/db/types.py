@@ -10,6 +10,9 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+# The id columns are 32-bit integers: a larger id can name no row, and some drivers fail on it.
+MAX_ID = 2_147_483_647
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, also on databases that drop the offset."""

@@ -8,9 +8,9 @@ from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.api.deps import SessionDep, SettingsDep
+from {{ cookiecutter.project_slug }}.core.rate_limit import attempt_limiter, limit_attempts
 from {{ cookiecutter.project_slug }}.core.security import (
     burn_verify_time,
     create_access_token,
@@ -22,7 +22,25 @@ from {{ cookiecutter.project_slug }}.schemas.token import Token
 from {{ cookiecutter.project_slug }}.schemas.user import UserCreate, UserRead
 
 
-class WithoutInputsRoute(APIRoute):
+class NoStoreRoute(APIRoute):
+    """Answers that carry a token or an account: no cache may keep them (RFC 6749, 5.1)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except HTTPException as error:
+                error.headers = {**(error.headers or {}), "Cache-Control": "no-store"}
+                raise
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+        return handle
+
+
+class WithoutInputsRoute(NoStoreRoute):
     """422 answers leave out what was sent (each error's `input`): it may be a password."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -41,9 +59,25 @@ class WithoutInputsRoute(APIRoute):
         return handle
 
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=WithoutInputsRoute)
+# Every attempt counts against LOGIN_RATE_LIMIT, before its body is even looked at.
+router = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    route_class=WithoutInputsRoute,
+    dependencies=[Depends(limit_attempts)],
+    responses={429: {"description": "Too many attempts from this address"}},
+)
 
 EMAIL_TAKEN = "Email already registered"
+
+
+def storable(text: str) -> bool:
+    """False for text that no stored email can equal: with NUL, or an unpaired surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 @router.post(
@@ -54,7 +88,7 @@ EMAIL_TAKEN = "Email already registered"
 async def register(payload: UserCreate, session: SessionDep) -> UserRead:
     # Hashed before the first query, so the transaction (and on SQLite the write lock) is
     # not held during the deliberately slow hash; a taken email costs the same time.
-    hashed = await run_in_threadpool(hash_password, payload.password)
+    hashed = await hash_password(payload.password)
     if await session.scalar(select(User.id).where(User.email == payload.email)) is not None:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=EMAIL_TAKEN)
     user = User(email=payload.email, hashed_password=hashed)
@@ -72,17 +106,22 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    request: Request,
 ) -> Token:
-    user = await session.scalar(select(User).where(User.email == form.username.strip().lower()))
+    email = form.username.strip().lower()
+    # Per email too: guessing one account's password from many addresses is refused as well.
+    await attempt_limiter(request).hit("email", email)
+    # Some databases fail on such text rather than find nothing: it is an unknown email.
+    query = select(User).where(User.email == email)
+    user = await session.scalar(query) if storable(email) else None
     # Nothing to write: give the connection (and on SQLite the write lock) back before the
     # deliberately slow password check.
     await session.commit()
     if user is None:
-        # Argon2 is deliberately slow: keep it off the event loop.
-        await run_in_threadpool(burn_verify_time, form.password)
+        await burn_verify_time(form.password)
         valid = False
     else:
-        valid = await run_in_threadpool(verify_password, form.password, user.hashed_password)
+        valid = await verify_password(form.password, user.hashed_password)
     if user is None or not valid:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,

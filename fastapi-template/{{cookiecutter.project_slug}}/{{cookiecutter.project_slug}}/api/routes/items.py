@@ -5,12 +5,11 @@ from sqlalchemy import func, select
 
 from {{ cookiecutter.project_slug }}.api.deps import {% if cookiecutter.use_auth %}CurrentUser, {% endif %}SessionDep
 from {{ cookiecutter.project_slug }}.db.models import Item
+from {{ cookiecutter.project_slug }}.db.types import MAX_ID
 from {{ cookiecutter.project_slug }}.schemas.item import ItemCreate, ItemPage, ItemRead, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
 
-# The id column is a 32-bit integer: a larger id can name no row, and some drivers fail on it.
-MAX_ID = 2_147_483_647
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -1,9 +1,10 @@
 from fastapi import APIRouter
 
 from {{ cookiecutter.project_slug }}.api.deps import CurrentUser
+from {{ cookiecutter.project_slug }}.api.routes.auth import NoStoreRoute
 from {{ cookiecutter.project_slug }}.schemas.user import UserRead
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=NoStoreRoute)
 
 
 @router.get("/me")
