@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     # server's connection limit.
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=5, ge=0)
-    database_pool_timeout: float = Field(default=5.0, gt=0)
+    # Waiting for a free connection under a burst is queueing, not a fault: the requests
+    # holding the connections are bounded by DATABASE_TIMEOUT.
+    database_pool_timeout: float = Field(default=10.0, gt=0)
     database_pool_recycle: int = Field(default=1800, ge=-1)
     database_pool_pre_ping: bool = True
 {%- endif %}

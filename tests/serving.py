@@ -1,0 +1,81 @@
+"""Start a baked project the way its README and Dockerfile do: migrations first, then
+the production server (granian) on loopback; stop it afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.baking import Baked, project_env, run
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def documented_workers() -> int:
+    """The README's `--workers "$(nproc)"`."""
+    return len(os.sched_getaffinity(0))
+
+
+def commands(baked: Baked, port: int, workers: int = 2) -> tuple[list[str] | None, list[str]]:
+    """(schema command, server command) as the project's README gives them."""
+    slug, has_db = baked.slug, baked.context["database"] != "none"
+    bind = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if baked.framework == "fastapi":
+        migrate = ["alembic", "upgrade", "head"]
+        serve = ["granian", "--interface", "asgi", *bind, f"{slug}.main:app"]
+    else:
+        migrate = ["flask", "--app", slug, "db", "upgrade"]
+        serve = ["granian", "--interface", "wsgi", *bind, "--blocking-threads", "8", f"{slug}.wsgi:app"]
+    return (migrate if has_db else None), serve
+
+
+@contextmanager
+def serving(baked: Baked, log: Path, settings: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """Migrate, start the server, wait for `/health` to answer 200; yield its base URL."""
+    port = free_port()
+    migrate, serve = commands(baked, port, workers)
+    env = project_env(**settings)
+    if migrate:
+        run(migrate, baked.path, env)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            serve, cwd=baked.path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, f"{' '.join(serve)} exited:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"{' '.join(serve)} did not answer within 60 s:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait(timeout=10)
+
+
+def secret_key(baked: Baked) -> str:
+    for line in (baked.path / ".env").read_text().splitlines():
+        if line.startswith("SECRET_KEY="):
+            return line.removeprefix("SECRET_KEY=")
+    raise AssertionError(".env has no SECRET_KEY")
