@@ -1,0 +1,95 @@
+"""The benchmark command (benchmarks/run.py) runs end to end on this machine, writes its
+three outputs with figures for both frameworks, and leaves nothing running. It asserts
+no timing: the figures are the benchmark's to report, not the suite's to judge."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.baking import ROOT
+
+COMMAND = ROOT / "benchmarks" / "run.py"
+
+
+def processes_under(folder: str) -> list[str]:
+    """Processes whose working directory is inside ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(folder):
+            found.append(f"{entry.name}: {command}")
+    return found
+
+
+def measured(runs: list[dict[str, Any]], **criteria: Any) -> list[dict[str, Any]]:
+    chosen = [run for run in runs if all(run[key] == value for key, value in criteria.items())]
+    for run in chosen:
+        assert run["requests"] > 0 and run["rps"] > 0, f"no requests measured: {run}"
+        assert run["p99_ms"] >= run["p50_ms"] > 0, f"latencies out of order: {run}"
+        assert run["peak_rss_mb"] > 0, f"no memory measured: {run}"
+    return chosen
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk, the benchmark's load generator, is not installed: sudo apt-get install -y wrk")
+    readme_before = (ROOT / "README.md").read_text()
+    completed = subprocess.run(
+        [sys.executable, str(COMMAND), "--smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, f"benchmarks/run.py --smoke exited {completed.returncode}:\n{output}"
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    runs = results["runs"]
+    for framework in ("fastapi", "flask"):
+        for app in ("generated", "bare", "generated-nodb"):
+            assert measured(runs, kind="health", framework=framework, app=app), f"no /health of {framework} {app}"
+        routes = {run["route"] for run in measured(runs, kind="items", framework=framework)}
+        assert routes == {"GET /api/v1/items/{id}", "GET /api/v1/items?limit=20", "POST /api/v1/items"}
+        assert results["summary"]["generated_over_bare"][framework]["32"], f"no /health ratio for {framework}"
+        assert results["summary"]["shipped_over_baseline"][framework]["32"], f"no server ratio for {framework}"
+        assert len(results["bake_seconds"][framework]) >= 1
+        starts = [start for start in results["server_starts"] if start["framework"] == framework]
+        assert starts and all(start["startup_s"] > 0 for start in starts)
+        assert all(
+            isinstance(s["slow_clients"]["answered"], bool)
+            for s in starts
+            if s["app"] == "generated" and "slow_clients" in s
+        )
+
+    table = (tmp_path / "results.md").read_text()
+    for title in ("FastAPI", "Flask"):
+        rows = [line for line in table.splitlines() if line.startswith(f"| {title} |")]
+        assert rows, f"results.md has no row for {title}:\n{table}"
+        assert all(re.search(r"\| [\d,.]+ \|", row) for row in rows), f"a {title} row without figures:\n{table}"
+    assert "](results.png)" in table
+
+    chart = (tmp_path / "results.png").read_bytes()
+    assert chart.startswith(b"\x89PNG\r\n\x1a\n") and len(chart) > 10_000
+
+    work = re.search(r" into (/\S+)", output)
+    assert work, f"the command did not say where it baked:\n{output}"
+    assert not Path(work.group(1)).exists(), "the command left its working folder behind"
+    assert not processes_under(work.group(1)), "the command left processes running"
+    assert (ROOT / "README.md").read_text() == readme_before, "a smoke run must not rewrite the README"
