@@ -1,0 +1,196 @@
+"""Database servers of the tests' own, to break on purpose: a PostgreSQL cluster and a
+MariaDB instance, each with its own data directory, port and socket, started and removed
+by the test. The shared servers of the machine are never touched."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.serving import free_port
+
+
+def _children(pid: int) -> list[int]:
+    """Every process whose parent is ``pid`` (the server's workers)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(Path(stat).parent.name))
+    return found
+
+
+@dataclass
+class PrivateServer:
+    kind: str
+    port: int
+    url: str
+    pid: int
+    start: list[str]
+    stop: list[str]
+    user: str
+    log: Path
+
+    def freeze(self) -> None:
+        """SIGSTOP the server and its workers: connections stay open, nothing answers."""
+        for pid in [self.pid, *_children(self.pid)]:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in [self.pid, *_children(self.pid)]:
+            os.kill(pid, signal.SIGCONT)
+
+    def shut_down(self) -> None:
+        if self.kind == "postgresql":
+            subprocess.run(self.stop, check=True, capture_output=True, timeout=60)
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        for _ in range(300):
+            if not Path(f"/proc/{self.pid}").exists() or Path(f"/proc/{self.pid}/stat").read_text().split()[2] == "Z":
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the private {self.kind} server did not stop")
+
+    def start_again(self) -> None:
+        self.pid = _launch(self.start, self.user, self.port, self.log)
+
+
+def _as(user: str, command: list[str]) -> list[str]:
+    return ["runuser", "-u", user, "--", *command] if os.geteuid() == 0 else command
+
+
+def _wait_for_port(port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"the private server on port {port} did not start:\n{log.read_text()[-3000:]}")
+
+
+def _launch(command: list[str], user: str, port: int, log: Path) -> int:
+    with log.open("a") as out:
+        process = subprocess.Popen(_as(user, command), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    _wait_for_port(port, log)
+    # runuser execs nothing: the server is its child.
+    children = _children(process.pid)
+    return children[0] if children and os.geteuid() == 0 else process.pid
+
+
+def postgres_available() -> str | None:
+    """Why a private PostgreSQL cannot be started here, or None."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return "no PostgreSQL server binaries (initdb) on this machine"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser"
+    return None
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivateServer]:
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+    user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
+    root = Path(tempfile.mkdtemp(prefix="private-pg-"))
+    data, log = root / "data", root / "server.log"
+    port = free_port()
+    if os.geteuid() == 0:
+        shutil.chown(root, user)
+    subprocess.run(
+        _as(user, [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"]),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    start = [
+        str(bindir / "postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port),
+        "-k",
+        str(root),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off",
+    ]
+    stop = _as(user, [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+    server = PrivateServer(
+        "postgresql", port, f"postgresql://postgres@127.0.0.1:{port}/postgres", 0, start, stop, user, log
+    )
+    server.pid = _launch(start, user, port, log)
+    psql = [str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+    subprocess.run(_as(user, [*psql, "-c", "CREATE DATABASE app"]), check=True, capture_output=True, timeout=60)
+    server.url = f"postgresql://postgres@127.0.0.1:{port}/app"
+    try:
+        yield server
+    finally:
+        with suppress(ProcessLookupError):
+            server.thaw()
+        subprocess.run(stop, capture_output=True, timeout=60, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def mariadb_available() -> str | None:
+    """Why a private MariaDB cannot be started here, or None."""
+    if shutil.which("mariadb-install-db") is None or not Path("/usr/sbin/mariadbd").exists():
+        return "no MariaDB server binaries (mariadb-install-db, mariadbd) on this machine"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser"
+    return None
+
+
+@contextmanager
+def private_mariadb() -> Iterator[PrivateServer]:
+    user = "mysql" if os.geteuid() == 0 else os.environ.get("USER", "mysql")
+    root = Path(tempfile.mkdtemp(prefix="private-mariadb-"))
+    data, log = root / "data", root / "server.log"
+    port = free_port()
+    if os.geteuid() == 0:
+        shutil.chown(root, user)
+    install = ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--skip-test-db"]
+    install += [f"--user={user}", "--auth-root-authentication-method=normal"]
+    subprocess.run(install, check=True, capture_output=True, timeout=120)
+    start = [
+        "/usr/sbin/mariadbd",
+        "--no-defaults",
+        f"--datadir={data}",
+        f"--port={port}",
+        f"--socket={root / 'mariadb.sock'}",
+        "--bind-address=127.0.0.1",
+        # A throwaway server on loopback: no accounts to set up.
+        "--skip-grant-tables",
+        "--skip-log-bin",
+        "--innodb-buffer-pool-size=16M",
+    ]
+    server = PrivateServer("mysql", port, "", 0, start, [], user, log)
+    server.pid = _launch(start, user, port, log)
+    server.stop = ["kill", "-TERM", str(server.pid)]
+    client = ["mariadb", "-h", "127.0.0.1", "-P", str(port), "-u", "root"]
+    subprocess.run([*client, "-e", "CREATE DATABASE app"], check=True, capture_output=True, timeout=60)
+    server.url = f"mysql://root@127.0.0.1:{port}/app"
+    try:
+        yield server
+    finally:
+        with suppress(ProcessLookupError):
+            server.thaw()
+            os.kill(server.pid, signal.SIGTERM)
+        for _ in range(100):
+            if not Path(f"/proc/{server.pid}").exists():
+                break
+            time.sleep(0.1)
+        shutil.rmtree(root, ignore_errors=True)
