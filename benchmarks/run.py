@@ -529,10 +529,9 @@ def wrk_script(work: Path, method: str = "GET", body: str | None = None, token: 
     return script
 
 
-def wrk(url: str, concurrency: int, duration: float, script: Path, pid: int) -> dict[str, Any]:
+def wrk(url: str, concurrency: int, duration: int, script: Path, pid: int) -> dict[str, Any]:
     """One wrk run: requests/s, p50 and p99 in ms, errors (non-2xx/3xx and socket errors), peak worker RSS."""
-    # wrk takes whole seconds.
-    seconds = max(1, round(duration))
+    seconds = max(1, duration)  # wrk takes whole seconds
     args = ["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", WRK_TIMEOUT]
     args += ["--latency", "-s", str(script), url]
     with PeakMemory(pid) as memory:
@@ -628,8 +627,8 @@ def seed(url: str, token: str | None) -> int:
 
 @dataclass
 class Plan:
-    duration: float
-    warmup: float
+    duration: int
+    warmup: int
     repeat: int
     workers: int
     concurrencies: tuple[int, ...]
@@ -642,12 +641,18 @@ class Plan:
     working_tree: bool
     notes: list[str] = field(default_factory=list)
 
+    def seconds(self, concurrency: int) -> int:
+        """Seconds of one wrk run: one connection settles fastest, so it gets half the time."""
+        return self.duration if concurrency > 1 else max(1, self.duration // 2)
+
     def estimate_minutes(self) -> float:
-        health = sum(len(self.concurrencies) * (3 if s.shipped else 2) for s in self.servers)
-        database = len(FRAMEWORKS) * len(self.databases) * len(self.auths) * 3 * len(self.concurrencies)
-        per_repeat = (health + database) * (self.duration + 0.6) + (len(self.servers) * 2 + 8) * 3.0
-        per_repeat += 25 if self.test_suites else 0
-        return (self.repeat * per_repeat + self.bakes * 2 * 1.0) / 60
+        """Calibrated on the development machine (2 shared cores): about 0.5 s around each run and
+        130 s per repeat for starting, seeding and stopping servers and timing the test suites."""
+        per_app = sum(self.seconds(c) + 0.5 for c in self.concurrencies)
+        health = sum(per_app * (3 if s.shipped else 2) for s in self.servers)
+        database = len(FRAMEWORKS) * len(self.databases) * len(self.auths) * 3 * per_app
+        per_repeat = health + database + (130 if self.test_suites else 30)
+        return (self.repeat * per_repeat + self.bakes * 2 * 0.3) / 60
 
 
 class Recorder:
@@ -708,7 +713,9 @@ def measure_health(
                 wrk(f"{served.url}/health", 32, plan.warmup, script, served.process.pid)
             for concurrency in plan.concurrencies:
                 for app, served in started:
-                    result = wrk(f"{served.url}/health", concurrency, plan.duration, script, served.process.pid)
+                    result = wrk(
+                        f"{served.url}/health", concurrency, plan.seconds(concurrency), script, served.process.pid
+                    )
                     recorder.run(
                         kind="health",
                         framework=server.framework,
@@ -787,7 +794,13 @@ def measure_database(
                     # Reads first, at every concurrency, on the seeded table; the writes that grow it last.
                     for route, path, script in routes:
                         for concurrency in plan.concurrencies:
-                            result = wrk(f"{served.url}{path}", concurrency, plan.duration, script, served.process.pid)
+                            result = wrk(
+                                f"{served.url}{path}",
+                                concurrency,
+                                plan.seconds(concurrency),
+                                script,
+                                served.process.pid,
+                            )
                             recorder.run(
                                 kind="items",
                                 framework=framework,
@@ -924,7 +937,7 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
         "repeat": plan.repeat,
         "workers": plan.workers,
         "concurrencies": list(plan.concurrencies),
-        "wrk": f"wrk -t 1 -c <concurrency> -d {plan.duration:g}s --timeout {WRK_TIMEOUT} --latency",
+        "wrk": f"wrk -t 1 -c <concurrency> -d <seconds> --timeout {WRK_TIMEOUT} --latency -s <script>",
         "smoke": plan.smoke,
         "notes": plan.notes,
     }
@@ -1186,9 +1199,11 @@ def machine_text(results: dict[str, Any]) -> list[str]:
         + f"; load average {m['load_average_at_start']:.1f} at the start, {m['load_average_at_end']:.1f} at the end "
         "(the machine was shared with other work: hence the ranges).",
         f"- {versions}.",
-        f"- {s['repeat']} repeat(s) of every measurement, {s['duration_s']:g} s each after a {s['warmup_s']:g} s "
-        f"warm-up, `{s['wrk']}`; servers on loopback with {s['workers']} worker process(es), wrk on the same "
-        f"machine. Ranges are min\u2013max over the repeats. Run of {meta['started']}, {meta['minutes']:.0f} minutes.",
+        f"- {s['repeat']} repeat(s) of every measurement, {s['duration_s']:g} s each (at one connection "
+        f"{max(1, int(s['duration_s']) // 2)} s) after a {s['warmup_s']:g} s warm-up per server start, "
+        f"`{s['wrk']}`; servers on loopback with {s['workers']} worker process(es) each, wrk (one thread) on the "
+        "same machine, the two frameworks' runs interleaved. Ranges are min\u2013max over the repeats. "
+        f"Run of {meta['started']}, {meta['minutes']:.0f} minutes; templates of the {meta.get('templates', '?')}.",
     ]
     lines += [f"- {note}" for note in s["notes"]]
     return lines
@@ -1536,9 +1551,9 @@ def answer(results: dict[str, Any]) -> str:
     if costs:
         points.append(
             f"**What the generated code costs:** under the shipped server at {c} connections the generated "
-            f"`/health` serves {'; '.join(costs)} of a bare app's requests/s. Request logging, error handling "
-            "and CORS are the difference without a database; the database check on every `/health` is most of "
-            "the rest."
+            f"`/health` serves {'; '.join(costs)} of a bare app's requests/s. Without a database the difference "
+            "is the generated middleware (request logging, error handling) and the response model; with one, the "
+            "`SELECT 1` that every `/health` runs costs most of the rest."
         )
     return "\n".join(f"- {point}" for point in points)
 
@@ -1549,20 +1564,36 @@ def write_outputs(results: dict[str, Any], out: Path, update_readme: bool) -> No
     chart(results, out / "results.png")
     (out / "results.md").write_text(markdown(results, "results.png"))
     if update_readme:
-        text = README.read_text()
-        if START_MARKER not in text or END_MARKER not in text:
-            raise SystemExit(f"{README} has no {START_MARKER} … {END_MARKER} section to rewrite")
+        README.write_text(with_section(README.read_text(), readme_section(results, out)))
+
+
+def with_section(text: str, section: str) -> str:
+    """``text`` with the benchmark section replaced, or inserted after the "Options" section."""
+    if START_MARKER in text and END_MARKER in text:
         before, rest = text.split(START_MARKER, 1)
-        after = rest.split(END_MARKER, 1)[1]
-        README.write_text(before + readme_section(results, out) + after)
+        return before + section + rest.split(END_MARKER, 1)[1]
+    match = re.search(r"^## Options$.*?(?=^## )", text, re.MULTILINE | re.DOTALL)
+    if not match:
+        raise SystemExit(f"{README} has neither a {START_MARKER} section nor an '## Options' section to follow")
+    return text[: match.end()] + section + "\n\n" + text[match.end() :]
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--smoke", action="store_true", help="a quick check: 1 s runs, one repeat, a subset")
-    parser.add_argument("--duration", type=int, help="whole seconds per wrk run (default 2, smoke 1)")
-    parser.add_argument("--repeat", type=int, help="repeats of every measurement (default 3, smoke 1)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes per server (default 1)")
+    parser.add_argument("--duration", type=positive, help="whole seconds per wrk run (default 2, smoke 1)")
+    parser.add_argument("--repeat", type=positive, help="repeats of every measurement (default 3, smoke 1)")
+    parser.add_argument("--workers", type=positive, default=1, help="worker processes per server (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
     parser.add_argument("--readme", action="store_true", help="rewrite the README's section from the results")
     parser.add_argument("--render", action="store_true", help="only redraw the outputs from <out>/results.json")
@@ -1584,8 +1615,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     smoke = args.smoke
     plan = Plan(
-        duration=args.duration or (1.0 if smoke else 2.0),
-        warmup=1.0,
+        duration=args.duration or (1 if smoke else 2),
+        warmup=1,
         repeat=args.repeat or (1 if smoke else 3),
         workers=args.workers,
         concurrencies=(HEADLINE_CONCURRENCY,) if smoke else CONCURRENCIES,
@@ -1599,11 +1630,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     if smoke:
         plan.notes.append("Smoke run: a subset of servers, one concurrency, SQLite only, no test-suite timing.")
+    # Ctrl-C stops the run even when it was started in the background (where SIGINT starts ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     say(f"estimated {plan.estimate_minutes():.0f} minutes")
     try:
         results = measure(plan, out)
+    except KeyboardInterrupt:
+        say("interrupted: every server and load generator it started has been stopped")
+        return 130
     finally:
         PROCESSES.stop_all()
     write_outputs(results, out, args.readme)
