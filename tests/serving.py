@@ -15,6 +15,9 @@ import httpx
 
 from tests.baking import Baked, project_env, run
 
+# base URL -> pid of the server process answering there, while it runs.
+SERVER_PIDS: dict[str, int] = {}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -64,8 +67,10 @@ def serving(baked: Baked, log: Path, settings: dict[str, str], workers: int = 2)
                 pass
             assert time.monotonic() < deadline, f"{' '.join(serve)} did not answer within 60 s:\n{log.read_text()}"
             time.sleep(0.2)
+        SERVER_PIDS[base_url] = process.pid
         yield base_url
     finally:
+        SERVER_PIDS.pop(base_url, None)
         process.terminate()
         try:
             process.wait(timeout=30)
