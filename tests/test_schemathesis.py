@@ -50,7 +50,9 @@ def fuzz(schema: Path, base_url: str, token: str | None, label: str) -> tuple[in
     command += ["--request-timeout", "30", "--generation-allow-x00", "true"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=project_env(), check=False)
+    completed = subprocess.run(
+        command, cwd=schema.parent, capture_output=True, text=True, timeout=600, env=project_env(), check=False
+    )
     output = completed.stdout + completed.stderr
     generated = re.search(r"(\d+) generated", output)
     print(f"{label}: {generated.group(1) if generated else '?'} test cases, exit {completed.returncode}")
