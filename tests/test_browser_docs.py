@@ -1,0 +1,165 @@
+"""/docs in a real browser: each service with auth, under its production
+server as its README starts it, serves a Swagger UI that renders every
+operation without any request leaving loopback, logs in through its Authorize
+dialog (OAuth2 password flow) and runs "Try it out" on /api/v1/users/me to a 200.
+
+Needs Debian's chromium (/usr/bin/chromium) and Playwright for Python (no
+browser download). Screenshots go to $TEMPLATE_TEST_ARTIFACTS/browser-docs, or
+to the test's temporary directory; the test prints where."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.baking import Baked, bake, project_env, run
+
+CHROMIUM = "/usr/bin/chromium"
+LOOPBACK = {"127.0.0.1", "localhost"}
+EMAIL = "docs.reader@example.com"
+PASSWORD = "a long enough secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def production_server(baked: Baked, log: Path) -> Iterator[str]:
+    """The README's deployment commands (migrations, then granian), on loopback,
+    with ENVIRONMENT=production, the docs on, and the SECRET_KEY of .env."""
+    port, slug = free_port(), baked.slug
+    bind = ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    if baked.framework == "fastapi":
+        migrate = ["alembic", "upgrade", "head"]
+        serve = ["granian", "--interface", "asgi", *bind, f"{slug}.main:app"]
+    else:
+        migrate = ["flask", "--app", slug, "db", "upgrade"]
+        serve = ["granian", "--interface", "wsgi", *bind, f"{slug}.wsgi:app"]
+    env = project_env(ENVIRONMENT="production", DOCS_ENABLED="true")
+    run(migrate, baked.path, env)
+    with log.open("w") as out:
+        process = subprocess.Popen(serve, cwd=baked.path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, f"{' '.join(serve)} exited:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"{' '.join(serve)} did not answer within 60 s:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def artifacts_dir(tmp_path: Path, framework: str) -> Path:
+    base = os.environ.get("TEMPLATE_TEST_ARTIFACTS")
+    where = (Path(base) / "browser-docs" / framework) if base else (tmp_path / "browser-docs")
+    where.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots of {framework}'s /docs: {where}")
+    return where
+
+
+def shown_path(text: str) -> str:
+    """Swagger UI breaks long paths with zero-width spaces."""
+    return text.replace("\u200b", "").strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["fastapi", "flask"])
+def test_docs_work_in_a_real_browser(cookies: Any, tmp_path: Path, framework: str) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import Route, sync_playwright
+
+    baked = bake(cookies, framework, database="sqlite", use_auth=True)
+    shots = artifacts_dir(tmp_path, framework)
+    with production_server(baked, tmp_path / "server.log") as base_url:
+        if framework == "flask" and httpx.get(f"{base_url}/docs", timeout=10).status_code == 404:
+            pytest.skip("the Flask service has no /docs yet")
+        registered = httpx.post(
+            f"{base_url}/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}, timeout=10
+        )
+        assert registered.status_code == 201, registered.text
+        openapi = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+        documented = {path for path, item in openapi["paths"].items() for method in item if method != "parameters"}
+
+        outside: list[str] = []
+
+        def loopback_only(route: Route) -> None:
+            url = route.request.url
+            if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK:
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+            )
+            try:
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                context.route("**/*", loopback_only)
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.goto(f"{base_url}/docs", wait_until="networkidle")
+                page.wait_for_selector(".opblock", timeout=30_000)
+                page.screenshot(path=str(shots / "1-operations.png"), full_page=True)
+                rendered = {shown_path(text) for text in page.locator(".opblock-summary-path").all_inner_texts()}
+                assert rendered == documented, (
+                    f"Swagger UI shows {sorted(rendered)}, /openapi.json has {sorted(documented)}"
+                )
+
+                # Log in through the Authorize dialog: the OAuth2 password flow.
+                page.locator(".auth-wrapper button.authorize").click()
+                dialog = page.locator(".dialog-ux")
+                dialog.locator("#oauth_username").fill(EMAIL)
+                dialog.locator("#oauth_password").fill(PASSWORD)
+                dialog.locator("button.authorize").click()
+                # Swagger UI offers "Logout" once the token request has succeeded.
+                dialog.locator("button", has_text="Logout").wait_for(timeout=15_000)
+                assert dialog.locator(".errors").count() == 0, dialog.locator(".errors").all_inner_texts()
+                page.screenshot(path=str(shots / "2-authorized.png"))
+                dialog.locator("button.btn-done").click()
+
+                # Try it out -> Execute on GET /api/v1/users/me.
+                gets = page.locator(".opblock-get")
+                paths = [shown_path(text) for text in gets.locator(".opblock-summary-path").all_inner_texts()]
+                assert paths.count("/api/v1/users/me") == 1, paths
+                me = gets.nth(paths.index("/api/v1/users/me"))
+                me.locator(".opblock-summary").click()
+                me.locator("button.try-out__btn").click()
+                me.locator("button.execute").click()
+                status = me.locator(".live-responses-table tbody .response-col_status").first
+                status.wait_for(timeout=15_000)
+                me.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / "3-users-me.png"), full_page=True)
+                assert status.inner_text().strip() == "200", status.inner_text()
+                assert EMAIL in me.locator(".live-responses-table tbody .response-col_description").first.inner_text()
+            except Exception:
+                page.screenshot(path=str(shots / "failed.png"), full_page=True)
+                raise
+            finally:
+                browser.close()
+    assert outside == [], f"/docs sent requests beyond loopback: {outside}"
+    assert errors == [], f"JavaScript errors on /docs: {errors}"
