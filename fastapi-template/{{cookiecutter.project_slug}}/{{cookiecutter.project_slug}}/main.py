@@ -70,11 +70,6 @@ def _new_app(*, show_docs: bool) -> FastAPI:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    if settings.secret_key_generated:
-        logger.warning(
-            "SECRET_KEY is not set: using a random key for this process "
-            "({% if cookiecutter.use_auth %}access tokens{% else %}anything signed with it{% endif %} will not survive a restart)"
-        )
 
     app = _new_app(show_docs=settings.show_docs)
     app.state.settings = settings

@@ -2,18 +2,23 @@
 
 import json
 import logging
+{%- if cookiecutter.use_auth %}
 import os
+{%- endif %}
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
-    PrivateAttr,
     ValidationError,
     field_validator,
+{%- if cookiecutter.use_auth %}
     model_validator,
+{%- endif %}
 )
+{%- if cookiecutter.database != 'none' %}
 from pydantic_core import PydanticCustomError
+{%- endif %}
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 {%- if cookiecutter.database != 'none' %}
 from sqlalchemy.engine import URL, make_url
@@ -28,14 +33,30 @@ logger = logging.getLogger(__name__)
 ACCEPTED_SCHEMES = frozenset(dialect.DRIVERS) | frozenset(dialect.DRIVERS.values())
 
 {% endif -%}
+Environment = Literal["development", "test", "production"]
+LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+{%- if cookiecutter.use_auth %}
+
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT_CHARACTERS = 10
 # Words that show up in examples and tutorials: a key containing one was not generated.
-PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", {% if cookiecutter.use_auth %}"password", {% endif %}"replace", "your")
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
 NEW_KEY_HINT = 'generate one with: python -c "import os; print(os.urandom(32).hex())"'
 
-Environment = Literal["development", "test", "production"]
-LogLevel = Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]
+
+def weak_secret_reason(key: str) -> str | None:
+    """Why `key` cannot be a production secret, or None when it can."""
+    if not key:
+        return "is not set"
+    if len(key) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(key)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} different characters"
+    lowered = key.lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "looks like a placeholder"
+    return None
+{%- endif %}
 
 
 class Settings(BaseSettings):
@@ -63,15 +84,6 @@ class Settings(BaseSettings):
     database_pool_recycle: int = Field(default=1800, ge=-1)
     database_pool_pre_ping: bool = True
 {%- endif %}
-    secret_key: str | None = None
-{%- if cookiecutter.use_auth %}
-    access_token_expire_minutes: int = Field(default=30, gt=0)
-    # Attempts at login and registration per client address (and at login per email), in
-    # the notation of the limits library: "30/minute", "5/second;100/hour".
-    login_rate_limit: str = "30/minute"
-    # redis://host:6379/0 to share the attempt counters between processes; empty: in memory.
-    redis_url: str = ""
-{%- endif %}
     cors_origins: Annotated[list[str], NoDecode] = []
     environment: Environment = "development"
     log_level: LogLevel = "INFO"
@@ -80,9 +92,38 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = None
     # Bytes; a larger request body is answered 413 without being read.
     max_body_bytes: int = Field(default=1_048_576, ge=0)
-
-    _secret_key_generated: bool = PrivateAttr(default=False)
 {%- if cookiecutter.use_auth %}
+    secret_key: str = ""
+    access_token_expire_minutes: int = Field(default=30, gt=0)
+    # Attempts at login and registration per client address (and at login per email), in
+    # the notation of the limits library: "30/minute", "5/second;100/hour".
+    login_rate_limit: str = "30/minute"
+    # redis://host:6379/0 to share the attempt counters between processes; empty: in memory.
+    redis_url: str = ""
+
+    @model_validator(mode="after")
+    def _check_secret_key(self) -> "Settings":
+        key = self.secret_key.strip()
+        if self.environment == "production":
+            problem = weak_secret_reason(key)
+            if problem:
+                raise PydanticCustomError(
+                    "secret_key",
+                    "SECRET_KEY {problem}: production needs a random key; {hint}",
+                    {"problem": problem, "hint": NEW_KEY_HINT},
+                )
+        elif not key:
+            # A key that dies with the process is fine outside production.
+            self.secret_key = os.urandom(32).hex()
+            logger.warning(
+                "SECRET_KEY is not set: using a random key for this process "
+                "(access tokens will not survive a restart)"
+            )
+        return self
+
+    @property
+    def signing_key(self) -> str:
+        return self.secret_key
 
     @field_validator("login_rate_limit")
     @classmethod
@@ -141,33 +182,6 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _check_secret_key(self) -> "Settings":
-        key = (self.secret_key or "").strip()
-        if self.environment == "production":
-            problem = weak_secret_reason(key)
-            if problem:
-                raise PydanticCustomError(
-                    "secret_key",
-                    "SECRET_KEY {problem}: production needs a random key; {hint}",
-                    {"problem": problem, "hint": NEW_KEY_HINT},
-                )
-        elif not key:
-            # A key that dies with the process is fine outside production.
-            self.secret_key = os.urandom(32).hex()
-            self._secret_key_generated = True
-        return self
-
-    @property
-    def secret_key_generated(self) -> bool:
-        return self._secret_key_generated
-
-    @property
-    def signing_key(self) -> str:
-        if self.secret_key is None:  # pragma: no cover - the validator always sets one
-            raise RuntimeError("settings were built without validation")
-        return self.secret_key
-
     @property
     def show_docs(self) -> bool:
         if self.docs_enabled is None:
@@ -179,20 +193,6 @@ class Settings(BaseSettings):
     def async_database_url(self) -> URL:
         return to_async_url(self.database_url)
 {%- endif %}
-
-
-def weak_secret_reason(key: str) -> str | None:
-    """Why `key` cannot be a production secret, or None when it can."""
-    if not key:
-        return "is not set"
-    if len(key) < MIN_SECRET_LENGTH:
-        return f"is shorter than {MIN_SECRET_LENGTH} characters"
-    if len(set(key)) < MIN_SECRET_DISTINCT_CHARACTERS:
-        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} different characters"
-    lowered = key.lower()
-    if any(word in lowered for word in PLACEHOLDER_WORDS):
-        return "looks like a placeholder"
-    return None
 {%- if cookiecutter.database != 'none' %}
 
 
