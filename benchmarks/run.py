@@ -161,6 +161,8 @@ SERVERS = (
     Server("flask", "waitress", "waitress (4 threads)"),
 )
 SMOKE_SERVERS = ("uvicorn", "granian-asgi", "gunicorn-sync", "granian-wsgi-8")
+# Measured on the items routes too, beside Flask's shipped server (see measure_database).
+ALTERNATIVE_ITEMS_SERVER = "granian-wsgi-1"
 
 
 def shipped(framework: str) -> Server:
@@ -650,7 +652,7 @@ class Plan:
         130 s per repeat for starting, seeding and stopping servers and timing the test suites."""
         per_app = sum(self.seconds(c) + 0.5 for c in self.concurrencies)
         health = sum(per_app * (3 if s.shipped else 2) for s in self.servers)
-        database = len(FRAMEWORKS) * len(self.databases) * len(self.auths) * 3 * per_app
+        database = (len(FRAMEWORKS) * len(self.databases) * len(self.auths) + 1) * 3 * per_app
         per_repeat = health + database + (130 if self.test_suites else 30)
         return (self.repeat * per_repeat + self.bakes * 2 * 0.3) / 60
 
@@ -760,14 +762,18 @@ def measure_database(
         if database == "postgresql" and postgres is None:
             continue
         for auth in plan.auths:
-            frameworks = FRAMEWORKS if repeat % 2 == 0 else tuple(reversed(FRAMEWORKS))
-            for framework in frameworks:
+            candidates = [(framework, shipped(framework)) for framework in FRAMEWORKS]
+            if database == plan.databases[-1] and auth:
+                # One more Flask server on the last database with auth: does an 8-thread pool pay off there?
+                candidates.append(("flask", server_by_key(ALTERNATIVE_ITEMS_SERVER)))
+            if repeat % 2:
+                candidates.reverse()
+            for framework, server in candidates:
                 project = projects[(framework, database, auth)]
-                server = shipped(framework)
                 if database == "postgresql" and postgres is not None:
                     url = postgres.create()
                 else:
-                    url = f"sqlite:///{work / f'items-{framework}-{auth}-{repeat}.db'}"
+                    url = f"sqlite:///{work / f'items-{framework}-{server.key}-{auth}-{repeat}.db'}"
                 env = project_env(project.path, ENVIRONMENT="production", DATABASE_URL=url)
                 migrate(project, env)
                 served = serve(server, f"items-{database}", project.target, project.path, env, work, plan.workers)
@@ -814,7 +820,8 @@ def measure_database(
                                 **result,
                             )
                             say(
-                                f"  {framework:7} {database:10} {'auth' if auth else 'noauth':6} {route:27} "
+                                f"  {framework:7} {server.key:15} {database:10} {'auth' if auth else 'noauth':6} "
+                                f"{route:27} "
                                 f"c={concurrency:<3} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms  "
                                 f"errors {result['errors']}"
                             )
@@ -1139,12 +1146,28 @@ def items_table(results: dict[str, Any]) -> list[str]:
     for route in routes:
         for database in ("sqlite", "postgresql"):
             for auth in (False, True):
-                for framework in FRAMEWORKS:
-                    runs = select(results, kind="items", route=route, database=database, auth=auth, framework=framework)
+                for framework, server in [
+                    *((f, shipped(f).key) for f in FRAMEWORKS),
+                    ("flask", ALTERNATIVE_ITEMS_SERVER),
+                ]:
+                    runs = select(
+                        results,
+                        kind="items",
+                        route=route,
+                        database=database,
+                        auth=auth,
+                        framework=framework,
+                        server=server,
+                    )
                     if not runs:
                         continue
                     by_c = {c: [r for r in runs if r["concurrency"] == c] for c in concurrencies}
-                    row = [f"`{route}`", database, "token" if auth else "off", TITLES[framework]]
+                    name = (
+                        TITLES[framework]
+                        if server == shipped(framework).key
+                        else f"Flask under {label(results, server)}"
+                    )
+                    row = [f"`{route}`", database, "token" if auth else "off", name]
                     row += [spread([r["rps"] for r in by_c[c]]) for c in concurrencies]
                     row += [
                         f"{spread([r['p50_ms'] for r in by_c[c]])} / {spread([r['p99_ms'] for r in by_c[c]])}"
@@ -1329,10 +1352,24 @@ def chart(results: dict[str, Any], path: Path) -> None:
         for database in ("sqlite", "postgresql"):
             for auth in (False, True):
                 fastapi = select(
-                    results, kind="items", route=route, database=database, auth=auth, framework="fastapi", concurrency=c
+                    results,
+                    kind="items",
+                    route=route,
+                    database=database,
+                    auth=auth,
+                    framework="fastapi",
+                    server=shipped("fastapi").key,
+                    concurrency=c,
                 )
                 flask = select(
-                    results, kind="items", route=route, database=database, auth=auth, framework="flask", concurrency=c
+                    results,
+                    kind="items",
+                    route=route,
+                    database=database,
+                    auth=auth,
+                    framework="flask",
+                    server=shipped("flask").key,
+                    concurrency=c,
                 )
                 if fastapi or flask:
                     short = route.replace("/api/v1/items", "items").replace("?limit=20", "?limit")
@@ -1416,6 +1453,8 @@ def answer(results: dict[str, Any]) -> str:
     loads = [x for x in (c, top) if x in concurrencies]
 
     def med(metric: str = "rps", **criteria: Any) -> float | None:
+        if criteria.get("kind") == "items" and "server" not in criteria:
+            criteria["server"] = shipped(criteria["framework"]).key
         return median_of(select(results, **criteria), metric)
 
     points = []
@@ -1468,7 +1507,10 @@ def answer(results: dict[str, Any]) -> str:
             f"Flask's p99 is {spread_times(p99s)} FastAPI's."
         )
         failed = {
-            f: sum(r["errors"] for r in select(results, kind="items", database=database, framework=f))
+            f: sum(
+                r["errors"]
+                for r in select(results, kind="items", database=database, framework=f, server=shipped(f).key)
+            )
             for f in FRAMEWORKS
         }
         if any(failed.values()):
@@ -1540,6 +1582,23 @@ def answer(results: dict[str, Any]) -> str:
         else:
             text += " Every candidate answered `/health` at once beside two stalled half-sent requests."
         points.append(text)
+
+    # Flask's thread pool on the database routes: the shipped server against the same with one thread.
+    alternative = select(results, kind="items", server=ALTERNATIVE_ITEMS_SERVER)
+    if alternative:
+        shares = []
+        for route, database, load in {(r["route"], r["database"], r["concurrency"]) for r in alternative}:
+            criteria = {"kind": "items", "framework": "flask", "route": route, "database": database, "auth": True}
+            one = med(server=ALTERNATIVE_ITEMS_SERVER, concurrency=load, **criteria)
+            many = med(concurrency=load, **criteria)
+            if one and many:
+                shares.append(many / one)
+        ahead = sum(share > 1 for share in shares)
+        points.append(
+            f"**Flask's threads on the database routes:** on {alternative[0]['database']} with auth, "
+            f"{shipped('flask').label} serves {spread_times(shares)} the requests/s of the same server with one "
+            f"blocking thread (medians per route and connection count; more in {ahead} of {len(shares)})."
+        )
 
     # What the generated service costs against a bare app.
     costs = []
