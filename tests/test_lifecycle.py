@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.baking import BIN, FRAMEWORKS, SERVER_URLS, connect, load_hook, project_env, require_server, run
+from tests.baking import BIN, FRAMEWORKS, ROOT, SERVER_URLS, connect, load_hook, project_env, require_server, run
 from tests.test_entry_points import cookiecutter, snapshot, user_config
 
 __all__ = ["snapshot"]  # the module-scoped fixture: a git repository of the working tree
@@ -290,3 +290,49 @@ def test_cruft_update_brings_a_template_change(tmp_path: Path, snapshot: Path, f
     assert cruft(project, "check").returncode == 0
 
     run([str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, timeout=600)
+
+
+# --- the root README's first commands -------------------------------------------
+
+
+def root_readme_commands() -> list[str]:
+    first_block = (ROOT / "README.md").read_text().split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in first_block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def newcomer_path(tmp_path: Path) -> str:
+    """python3 as the machine has it (not this suite's virtualenv), git, uv and uvx."""
+    tools = tmp_path / "newcomer-bin"
+    tools.mkdir()
+    for tool in ("uv", "uvx"):
+        (tools / tool).symlink_to(BIN / tool)
+    outside = [part for part in os.environ.get("PATH", "").split(os.pathsep) if part and Path(part) != BIN]
+    return os.pathsep.join([*outside, str(tools)])
+
+
+@pytest.mark.slow
+def test_root_readme_first_commands_are_true(snapshot: Path, tmp_path: Path) -> None:
+    """Both bake commands make the default project beside a fresh clone; the pip test
+    command is what CI runs, and the uv one builds an environment that collects the suite."""
+    bakes = [line for line in root_readme_commands() if "cookiecutter . " in line]
+    tests = [line for line in root_readme_commands() if line.endswith("pytest -n auto")]
+    assert [line.split()[0] for line in bakes] == ["uvx", "python3"], bakes
+    assert [line.split()[0] for line in tests] == ["uv", "python3"], tests
+    env = {key: value for key, value in project_env(PATH=newcomer_path(tmp_path)).items() if key != "VIRTUAL_ENV"}
+    for number, line in enumerate(bakes):
+        clone = tmp_path / f"bake-{number}" / "templates"
+        run(["git", "clone", "-q", str(snapshot), str(clone)], tmp_path)
+        run(["bash", "-euo", "pipefail", "-c", line], clone, env, timeout=600)
+        project = clone.parent / "my_service"
+        assert (project / "my_service" / "main.py").exists(), f"{line!r} did not bake the FastAPI default"
+        assert "change-me" not in (project / ".env").read_text()
+
+    ci_command = (ROOT / ".ci" / "run").read_text().rstrip().splitlines()[-1]
+    assert tests[1] == ci_command, "CI runs the README's pip test command as written"
+    clone = tmp_path / "tests" / "templates"
+    run(["git", "clone", "-q", str(snapshot), str(clone)], tmp_path)
+    install = tests[0].removesuffix(" && .venv/bin/python -m pytest -n auto")
+    assert install != tests[0]
+    run(["bash", "-euo", "pipefail", "-c", install], clone, env, timeout=900)
+    collected = run([str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "--collect-only", "-q"], clone, env)
+    assert " tests collected" in collected, collected
