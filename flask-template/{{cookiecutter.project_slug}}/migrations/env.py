@@ -10,6 +10,8 @@ from flask import current_app
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from {{ cookiecutter.project_slug }}.{{ cookiecutter.database }} import MISSING_DATABASE_HINT
+
 logger = logging.getLogger("alembic.env")
 # Show which migrations ran; the app configured the handlers already.
 logging.getLogger("alembic").setLevel(logging.INFO)
@@ -20,7 +22,10 @@ target_metadata = migrate_extension.db.metadata
 
 def skip_empty_autogenerate(migration_context: Any, revision: Any, directives: list[Any]) -> None:
     # `flask db migrate` with no model change should not write an empty file.
-    if getattr(context.config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+    if (
+        getattr(context.config.cmd_opts, "autogenerate", False)
+        and directives[0].upgrade_ops.is_empty()
+    ):
         directives[:] = []
         logger.info("No changes in the models: no migration written.")
 
@@ -44,14 +49,8 @@ def connect() -> Connection:
         # One line instead of a driver traceback; the usual cause is a database never created.
         reason = " ".join(str(error.orig).split())
         raise SystemExit(
-            f"Cannot connect to the database {engine.url.render_as_string(hide_password=True)} ({reason}). "
-{%- if cookiecutter.database == "postgresql" %}
-            f"Is the server up, and was the database created (createdb -h HOST -U USER {engine.url.database})?"
-{%- elif cookiecutter.database == "mysql" %}
-            f"Is the server up, and was the database created (mysql -e 'CREATE DATABASE {engine.url.database}')?"
-{%- else %}
-            "Does the folder of the database file exist, and may this user write there?"
-{%- endif %}
+            f"Cannot connect to the database {engine.url.render_as_string(hide_password=True)} "
+            f"({reason}). {MISSING_DATABASE_HINT.format(database=engine.url.database)}"
         ) from None
 
 

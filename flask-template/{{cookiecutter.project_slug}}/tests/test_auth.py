@@ -21,8 +21,10 @@ TOKEN = "/api/v1/auth/token"
 
 def test_register(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
-        response = client.post(REGISTER, json={"email": "Ada@Example.COM", "password": "correct horse"})
+        body = {"email": "Ada@Example.COM", "password": "correct horse"}
+        response = client.post(REGISTER, json=body)
     assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
     user = response.get_json()
     assert set(user) == {"id", "email", "created_at"}
     assert user["email"] == "ada@example.com"
@@ -48,13 +50,42 @@ def test_register_twice_in_any_case_conflicts(client: FlaskClient, auth: AuthAct
     ("payload", "loc", "error_type"),
     [
         ({"email": "not-an-email", "password": "long enough"}, ["body", "email"], "value_error"),
-        ({"email": "ada@example.com", "password": "short"}, ["body", "password"], "string_too_short"),
-        ({"email": "ada@example.com", "password": "x" * 129}, ["body", "password"], "string_too_long"),
+        (
+            {"email": "ada@example.com", "password": "short"},
+            ["body", "password"],
+            "string_too_short",
+        ),
+        (
+            {"email": "ada@example.com", "password": "x" * 129},
+            ["body", "password"],
+            "string_too_long",
+        ),
         ({"email": "ada@example.com"}, ["body", "password"], "missing"),
-        ({"email": "ada@example.com", "password": "long enough", "admin": True}, ["body", "admin"], "extra_forbidden"),
+        (
+            {"email": "ada@example.com", "password": "long\x00enough"},
+            ["body", "password"],
+            "string_pattern_mismatch",
+        ),
+        (
+            {"email": "ada@example.com", "password": "long\ud800enough"},
+            ["body", "password"],
+            "string_unicode",
+        ),
+        (
+            {"email": "ad\x00a@example.com", "password": "long enough"},
+            ["body", "email"],
+            "value_error",
+        ),
+        (
+            {"email": "ada@example.com", "password": "long enough", "admin": True},
+            ["body", "admin"],
+            "extra_forbidden",
+        ),
     ],
 )
-def test_register_validation(client: FlaskClient, payload: dict[str, object], loc: list[str], error_type: str) -> None:
+def test_register_validation(
+    client: FlaskClient, payload: dict[str, object], loc: list[str], error_type: str
+) -> None:
     response = client.post(REGISTER, json=payload)
     assert response.status_code == 422
     [error] = response.get_json()["detail"]
@@ -97,8 +128,11 @@ def test_auth_errors_keep_the_context(client: FlaskClient) -> None:
 
 def test_token(client: FlaskClient, auth: AuthActions) -> None:
     auth.register()
-    response = client.post(TOKEN, data={"username": "  ADA@example.com\t", "password": "correct horse"})
+    response = client.post(
+        TOKEN, data={"username": "  ADA@example.com\t", "password": "correct horse"}
+    )
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
     assert (body["token_type"], body["expires_in"]) == ("bearer", 30 * 60)
@@ -107,7 +141,14 @@ def test_token(client: FlaskClient, auth: AuthActions) -> None:
 
 
 @pytest.mark.parametrize(
-    ("username", "password"), [("ada@example.com", "wrong password"), ("nobody@example.com", "correct horse")]
+    ("username", "password"),
+    [
+        ("ada@example.com", "wrong password"),
+        ("nobody@example.com", "correct horse"),
+        ("ada@example.com\x00", "correct horse"),
+        ("ada@example.com", "correct horse\x00"),
+    ],
+    ids=["wrong password", "unknown email", "NUL in the email", "NUL in the password"],
 )
 def test_token_refuses_bad_credentials_alike(
     client: FlaskClient, auth: AuthActions, username: str, password: str
@@ -119,7 +160,9 @@ def test_token_refuses_bad_credentials_alike(
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_unknown_email_still_verifies_a_hash(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_email_still_verifies_a_hash(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
     original = PasswordHash.verify
 
@@ -135,18 +178,36 @@ def test_unknown_email_still_verifies_a_hash(client: FlaskClient, monkeypatch: p
 def test_token_form_validation(client: FlaskClient) -> None:
     response = client.post(TOKEN, data={"username": "ada@example.com"})
     assert response.status_code == 422
-    assert response.get_json()["detail"] == [{"type": "missing", "loc": ["body", "password"], "msg": "Field required"}]
+    assert response.get_json()["detail"] == [
+        {"type": "missing", "loc": ["body", "password"], "msg": "Field required"}
+    ]
 
     as_json = client.post(TOKEN, json={"username": "ada@example.com", "password": "x"})
-    assert [error["loc"] for error in as_json.get_json()["detail"]] == [["body", "username"], ["body", "password"]]
+    assert [error["loc"] for error in as_json.get_json()["detail"]] == [
+        ["body", "username"],
+        ["body", "password"],
+    ]
 
-    grant = client.post(TOKEN, data={"username": "a", "password": "b", "grant_type": "client_credentials"})
+    grant = client.post(TOKEN, data={"username": "a", "password": "b", "grant_type": "other"})
     assert grant.get_json()["detail"][0]["type"] == "string_pattern_mismatch"
 
+    empty = client.post(TOKEN, data={"username": "ada@example.com", "password": ""})
+    assert [error["loc"] for error in empty.get_json()["detail"]] == [["body", "password"]]
 
-def token_for(user_id: int | str, *, key: str = TEST_SECRET_KEY, expires_in: timedelta = timedelta(minutes=5)) -> str:
+
+def test_form_fields_are_taken_as_text(client: FlaskClient, auth: AuthActions) -> None:
+    auth.register("ada@example.com", "12345678")
+    response = client.post(TOKEN, data={"username": "ada@example.com", "password": "12345678"})
+    assert response.status_code == 200
+
+
+def token_for(
+    user_id: int | str, *, key: str = TEST_SECRET_KEY, expires_in: timedelta = timedelta(minutes=5)
+) -> str:
     now = datetime.now(UTC)
-    return jwt.encode({"sub": str(user_id), "iat": now, "exp": now + expires_in}, key, algorithm="HS256")
+    return jwt.encode(
+        {"sub": str(user_id), "iat": now, "exp": now + expires_in}, key, algorithm="HS256"
+    )
 
 
 @pytest.mark.parametrize(
@@ -174,6 +235,22 @@ def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
         "expired": token_for(user_id, expires_in=timedelta(minutes=-1)),
         "unknown user": token_for(user_id + 1000),
         "non-numeric subject": token_for("ada"),
+        "signed subject": token_for(f"+{user_id}"),
+        "padded subject": token_for(f" {user_id}"),
+        "leading zero": token_for(f"0{user_id}"),
+        "other digits": token_for(
+            str(user_id).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+        ),
+        "beyond any id": token_for(2**70),
+        "numeric subject": jwt.encode(
+            {
+                "sub": user_id,
+                "iat": datetime.now(UTC),
+                "exp": datetime.now(UTC) + timedelta(minutes=5),
+            },
+            TEST_SECRET_KEY,
+            algorithm="HS256",
+        ),
         "no expiry": jwt.encode({"sub": str(user_id)}, TEST_SECRET_KEY, algorithm="HS256"),
     }
     for reason, token in bad_tokens.items():

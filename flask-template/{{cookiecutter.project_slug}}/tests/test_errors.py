@@ -1,18 +1,48 @@
+"""Errors and the contract's "Limits and failures" that hold on every route."""
+
 from __future__ import annotations
 
 import logging
 import threading
 from http.client import HTTPConnection
+from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import BaseModel, ConfigDict
 from werkzeug.serving import make_server
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.logs import WithoutWerkzeugRequestLines
 
 from .helpers import make_config
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class Note(BaseModel):
+    # As the API's input models: a body that is not an object is `model_attributes_type`.
+    model_config = ConfigDict(from_attributes=True)
+
+    text: str
+
+
+@pytest.fixture
+def echo() -> FlaskClient:
+    """An app with one more route that reads a JSON body, as the API's routes do."""
+    app = create_app(make_config())
+
+    @app.post("/echo")
+    def echo(body: Note) -> dict[str, str]:
+        return body.model_dump()
+
+    return app.test_client()
 
 
 def test_unknown_route(client: FlaskClient) -> None:
@@ -27,16 +57,95 @@ def test_trailing_slash_is_another_route(client: FlaskClient) -> None:
     assert response.get_json() == {"detail": "Not Found"}
 
 
-def test_wrong_method_keeps_allow_header(client: FlaskClient) -> None:
+def test_wrong_method_lists_every_method_of_the_path(client: FlaskClient) -> None:
     response = client.delete("/health")
     assert response.status_code == 405
     assert response.get_json() == {"detail": "Method Not Allowed"}
-    assert "GET" in response.headers["Allow"]
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD"}
 
 
 def test_options_without_cors_is_not_allowed(client: FlaskClient) -> None:
-    response = client.options("/health")
-    assert response.status_code == 405
+    assert client.options("/health").status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/health", "/nowhere", "/openapi.json"])
+def test_every_answer_carries_the_security_headers(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+    assert "Server" not in response.headers
+
+
+def test_a_body_over_the_limit_is_refused_unread() -> None:
+    app = create_app(make_config(MAX_BODY_BYTES=1024))
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024
+
+    @app.post("/echo")
+    def echo(body: Note) -> dict[str, str]:
+        raise AssertionError("not reached")
+
+    body = b'{"text": "' + b"x" * 2000 + b'"}'
+    response = app.test_client().post("/echo", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json() == {"detail": "Request body too large"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"name": "\xff"}', b"[" * 1000 + b"]" * 1000, b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}"],
+    ids=["invalid UTF-8", "nested 1000 deep", "nested 5000 deep"],
+)
+def test_an_undecodable_body_is_a_400(echo: FlaskClient, body: bytes) -> None:
+    response = echo.post("/echo", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "There was an error parsing the body"}
+
+
+def test_malformed_json_is_a_422_at_the_body(echo: FlaskClient) -> None:
+    response = echo.post("/echo", data='{"text": ', content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == [
+        {
+            "type": "json_invalid",
+            "loc": ["body", 9],
+            "msg": "JSON decode error",
+            "ctx": {"error": "Expecting value"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error"),
+    [
+        (
+            b'{"text": 5}',
+            "application/json",
+            {
+                "type": "string_type",
+                "loc": ["body", "text"],
+                "msg": "Input should be a valid string",
+            },
+        ),
+        (b"", "application/json", {"type": "missing", "loc": ["body"], "msg": "Field required"}),
+        (
+            b"null",
+            "application/json",
+            {"type": "missing", "loc": ["body"], "msg": "Field required"},
+        ),
+        (
+            b"text=x",
+            "text/plain",
+            {"type": "model_attributes_type", "loc": ["body"], "msg": ANY},
+        ),
+    ],
+    ids=["wrong type", "no body", "null", "not JSON"],
+)
+def test_invalid_input_is_a_422_with_its_location(
+    echo: FlaskClient, body: bytes, content_type: str, error: dict[str, Any]
+) -> None:
+    response = echo.post("/echo", data=body, content_type=content_type)
+    assert response.status_code == 422
+    [item] = response.get_json()["detail"]
+    assert {key: item[key] for key in error} == error
 
 
 def test_unhandled_error_hides_the_traceback(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
@@ -61,8 +170,7 @@ def test_requests_are_logged(client: FlaskClient, caplog: pytest.LogCaptureFixtu
 
 def test_the_development_server_logs_each_request_once(caplog: pytest.LogCaptureFixture) -> None:
     # A real werkzeug server, as `flask run` starts; the app's own line is the only one.
-    app = create_app(make_config())
-    server = make_server("127.0.0.1", 0, app)
+    server = make_server("127.0.0.1", 0, create_app(make_config()))
     thread = threading.Thread(target=server.handle_request)
     thread.start()
     try:
@@ -82,7 +190,7 @@ def test_the_development_server_logs_each_request_once(caplog: pytest.LogCapture
     ("message", "level", "kept"),
     [
         ('127.0.0.1 - - [24/Nov/2026 05:00:00] "GET /health HTTP/1.1" 200 -', logging.INFO, False),
-        ("127.0.0.1 - - [24/Nov/2026 05:00:00] code 400, message Bad request syntax", logging.ERROR, True),
+        ("127.0.0.1 - - [24/Nov/2026 05:00:00] code 400, message Bad request", logging.ERROR, True),
         (" * Running on http://127.0.0.1:5000", logging.INFO, True),
     ],
 )

@@ -99,18 +99,22 @@ def test_update(client: FlaskClient, headers: dict[str, str]) -> None:
     assert (updated["name"], updated["description"]) == ("new", "keep")
     assert updated["updated_at"] >= item["updated_at"]
 
-    cleared = client.patch(f"{ITEMS}/{item['id']}", json={"description": None}, headers=headers).get_json()
+    cleared = client.patch(
+        f"{ITEMS}/{item['id']}", json={"description": None}, headers=headers
+    ).get_json()
     assert cleared["description"] is None
 
 
-def test_update_reports_path_and_body_errors_together(client: FlaskClient, headers: dict[str, str]) -> None:
+def test_update_checks_the_path_first(client: FlaskClient, headers: dict[str, str]) -> None:
     response = client.patch(f"{ITEMS}/abc", json={"name": None}, headers=headers)
     assert response.status_code == 422
-    assert [error["loc"] for error in response.get_json()["detail"]] == [["path", "item_id"], ["body", "name"]]
+    assert [error["loc"] for error in response.get_json()["detail"]] == [["path", "item_id"]]
 
 
 @pytest.mark.parametrize("field", ["name", "description"])
-def test_update_refuses_the_nul_character(client: FlaskClient, headers: dict[str, str], field: str) -> None:
+def test_update_refuses_the_nul_character(
+    client: FlaskClient, headers: dict[str, str], field: str
+) -> None:
     item = create(client, headers)
     response = client.patch(f"{ITEMS}/{item['id']}", json={field: "a\x00b"}, headers=headers)
     assert response.status_code == 422
@@ -176,7 +180,11 @@ def test_item_id_stays_in_the_column_range(
     response = getattr(client, method)(f"{ITEMS}/{item_id}", json={}, headers=headers)
     assert response.status_code == 422
     [error] = response.get_json()["detail"]
-    assert (error["loc"], error["type"], error["input"]) == (["path", "item_id"], error_type, item_id)
+    assert (error["loc"], error["type"], error["input"]) == (
+        ["path", "item_id"],
+        error_type,
+        item_id,
+    )
 
 
 def test_largest_item_id_is_just_missing(client: FlaskClient, headers: dict[str, str]) -> None:
@@ -187,6 +195,7 @@ def test_largest_item_id_is_just_missing(client: FlaskClient, headers: dict[str,
     ("payload", "loc", "error_type"),
     [
         ({"name": "nul\x00byte"}, ["body", "name"], "string_pattern_mismatch"),
+        ({"name": "a\ud800"}, ["body", "name"], "string_unicode"),
         ({"name": "x", "description": "\x00"}, ["body", "description"], "string_pattern_mismatch"),
         ({}, ["body", "name"], "missing"),
         ({"name": ""}, ["body", "name"], "string_too_short"),
@@ -208,35 +217,46 @@ def test_invalid_bodies(
 
 
 def test_malformed_json(client: FlaskClient, headers: dict[str, str]) -> None:
-    response = client.post(ITEMS, data='{"name": ', headers={**headers, "Content-Type": "application/json"})
+    response = client.post(
+        ITEMS, data='{"name": ', headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.get_json()["detail"] == [
         {
             "type": "json_invalid",
             "loc": ["body", 9],
             "msg": "JSON decode error",
-            "input": {},
             "ctx": {"error": "Expecting value"},
         }
     ]
 
 
 def test_undecodable_body(client: FlaskClient, headers: dict[str, str]) -> None:
-    response = client.post(ITEMS, data=b'{"name": "\xff"}', headers={**headers, "Content-Type": "application/json"})
+    response = client.post(
+        ITEMS, data=b'{"name": "\xff"}', headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.get_json() == {"detail": "There was an error parsing the body"}
 
 
 def test_wrong_content_type(client: FlaskClient, headers: dict[str, str]) -> None:
-    response = client.post(ITEMS, data='{"name": "x"}', headers={**headers, "Content-Type": "text/plain"})
+    response = client.post(
+        ITEMS, data='{"name": "x"}', headers={**headers, "Content-Type": "text/plain"}
+    )
     assert response.status_code == 422
     [error] = response.get_json()["detail"]
-    assert (error["type"], error["loc"], error["input"]) == ("model_attributes_type", ["body"], '{"name": "x"}')
+    assert (error["type"], error["loc"], error["input"]) == (
+        "model_attributes_type",
+        ["body"],
+        '{"name": "x"}',
+    )
 
 
 @pytest.mark.parametrize("body", [b"", b"null"])
 def test_missing_body(client: FlaskClient, headers: dict[str, str], body: bytes) -> None:
-    response = client.post(ITEMS, data=body, headers={**headers, "Content-Type": "application/json"})
+    response = client.post(
+        ITEMS, data=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.get_json()["detail"] == [
         {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
@@ -252,7 +272,13 @@ def test_wrong_method(client: FlaskClient, headers: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", ITEMS), ("post", ITEMS), ("get", f"{ITEMS}/1"), ("patch", f"{ITEMS}/1"), ("delete", f"{ITEMS}/1")],
+    [
+        ("get", ITEMS),
+        ("post", ITEMS),
+        ("get", f"{ITEMS}/1"),
+        ("patch", f"{ITEMS}/1"),
+        ("delete", f"{ITEMS}/1"),
+    ],
 )
 def test_items_need_a_token(client: FlaskClient, method: str, path: str) -> None:
     response = getattr(client, method)(path, json={"name": "x"})
@@ -266,7 +292,9 @@ def test_malformed_json_is_reported_before_credentials(client: FlaskClient) -> N
     assert response.status_code == 422
 
 
-def test_users_see_only_their_own_items(client: FlaskClient, auth: AuthActions, headers: dict[str, str]) -> None:
+def test_users_see_only_their_own_items(
+    client: FlaskClient, auth: AuthActions, headers: dict[str, str]
+) -> None:
     mine = create(client, headers, name="mine")
     other = auth.headers("grace@example.com", "another password")
     theirs = create(client, other, name="theirs")
@@ -277,7 +305,9 @@ def test_users_see_only_their_own_items(client: FlaskClient, auth: AuthActions, 
     assert listed["total"] == 1
 
     for method in ("get", "patch", "delete"):
-        response = getattr(client, method)(f"{ITEMS}/{theirs['id']}", json={"name": "stolen"}, headers=headers)
+        response = getattr(client, method)(
+            f"{ITEMS}/{theirs['id']}", json={"name": "stolen"}, headers=headers
+        )
         assert response.status_code == 404
         assert response.get_json() == {"detail": "Item not found"}
     assert client.get(f"{ITEMS}/{theirs['id']}", headers=other).get_json()["name"] == "theirs"

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Response, redirect
 from flask.json.provider import DefaultJSONProvider
+from flask_cors import CORS
+from flask_openapi3 import Info, OpenAPI
+from flask_openapi3_swagger.plugins import RegisterPlugin as SwaggerUI
 
-from . import {% if cookiecutter.use_auth %}auth, {% endif %}cors, errors, health, {% if cookiecutter.database != "none" %}items, {% endif %}logs, openapi{% if cookiecutter.use_auth %}, security, users{% endif %}
+from . import {% if cookiecutter.use_auth %}auth, {% endif %}errors, {% if cookiecutter.database != "none" %}extensions, {% endif %}health, {% if cookiecutter.database != "none" %}items, {% endif %}logs{% if cookiecutter.use_auth %}, ratelimit, security, users{% endif %}
 from .config import Settings
-{%- if cookiecutter.database != "none" %}
-from .extensions import db, engine_options, migrate
-{%- endif %}
 
-logger = logging.getLogger(__name__)
+# Every answer carries these (the contract's "Limits and failures").
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
     """Build the app. ``config`` overrides settings (by name) and Flask config keys, for tests."""
     if isinstance(config, Settings):
         settings, flask_config = config, {}
@@ -28,51 +31,50 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         setting_names = {name for name in overrides if name.lower() in Settings.model_fields}
         settings = Settings.load({name: overrides.pop(name) for name in setting_names})
         flask_config = overrides
-    settings.refuse_unsafe_production()
     logs.configure(settings.log_level)
 
-    app = Flask(__name__)
-    secret_key = settings.secret_key
-    if not secret_key:
-{%- if cookiecutter.use_auth %}
-        logger.warning("SECRET_KEY is not set: using a random one, so access tokens die with this process.")
-{%- else %}
-        logger.warning("SECRET_KEY is not set: using a random one for this process.")
-{%- endif %}
-        secret_key = os.urandom(32).hex()
+    app = OpenAPI(
+        __name__,
+        info=Info(title={{ cookiecutter.project_name | tojson }}, version={{ cookiecutter.version | tojson }}),
+        validation_error_callback=errors.validation_error_response,
+        doc_ui=False,
+    )
     app.config.from_mapping(
         SETTINGS=settings,
-        SECRET_KEY=secret_key,
-{%- if cookiecutter.database != "none" %}
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
-{%- endif %}
-        # FastAPI answers OPTIONS with 405 unless CORS handles it; so does this service.
-        PROVIDE_AUTOMATIC_OPTIONS=False,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        # OPTIONS is answered for CORS preflights only; elsewhere it is a 405 like any other.
+        PROVIDE_AUTOMATIC_OPTIONS=bool(settings.cors_origins),
     )
     app.config.update(flask_config)
     if isinstance(app.json, DefaultJSONProvider):
         app.json.sort_keys = False  # keep fields in the order the schemas declare them
 
-{%- if cookiecutter.database != "none" %}
-
-    db.init_app(app)
-    migrate.init_app(app, db)
-{%- endif %}
-{%- if cookiecutter.use_auth %}
-    security.init_app(app)
-{%- endif %}
     logs.init_app(app)
     errors.init_app(app)
-    cors.init_app(app, settings.cors_origins)
+    app.after_request(add_security_headers)
+    if settings.cors_origins:
+        CORS(app, origins=settings.cors_origins)
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(openapi.bp)
+    app.register_api(health.bp)
 {%- if cookiecutter.database != "none" %}
-    app.register_blueprint(items.bp)
+    extensions.init_app(app, settings)
+    app.register_api(items.bp)
 {%- endif %}
 {%- if cookiecutter.use_auth %}
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(users.bp)
+    security.init_app(app, settings)
+    ratelimit.init_app(app, settings)
+    app.register_api(auth.bp)
+    app.register_api(users.bp)
 {%- endif %}
+    # The document flask-openapi3 builds from the views and their models.
+    app.add_url_rule("/openapi.json", "openapi", lambda: app.api_doc)
+    if settings.show_docs:
+        # Swagger UI from the flask-openapi3-swagger package's own files: no CDN.
+        app.register_blueprint(SwaggerUI.register(doc_url="/openapi.json"), url_prefix="/docs")
+        app.add_url_rule("/docs", "docs", lambda: redirect("/docs/swagger"))
     return app
+
+
+def add_security_headers(response: Response) -> Response:
+    response.headers.extend(SECURITY_HEADERS)
+    return response

@@ -5,39 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from flask import has_request_context, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import validation
-from .errors import APIError, RequestValidationError, validation_error
+from . import ratelimit
+from .errors import APIError
 from .extensions import db
 from .models import User
-from .responses import json_response
+from .schemas import NO_NUL
 from .security import BEARER, create_access_token, hash_password, verify_password
 
-bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
-
-
-@bp.errorhandler(RequestValidationError)
-def validation_error_without_input(error: RequestValidationError) -> tuple[Response, int]:
-    """These bodies carry passwords: report what is wrong, never what was sent."""
-    return validation_error(RequestValidationError([_without_input(item) for item in error.errors]))
-
-
-def _without_input(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in item.items() if key != "input"}
+bp = APIBlueprint("auth", __name__, url_prefix="/api/v1/auth", abp_tags=[Tag(name="auth")])
+bp.before_request(ratelimit.per_client)
+# Token and user answers must not be kept by caches (RFC 6749, section 5.1).
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a 422 says what is wrong with a password, never what it was.
+    model_config = ConfigDict(extra="forbid", from_attributes=True, hide_input_in_errors=True)
 
     email: EmailStr
-    password: str = Field(min_length=8, max_length=128)
+    password: str = Field(min_length=8, max_length=128, pattern=NO_NUL)
 
 
-class UserOut(BaseModel):
+class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -48,12 +43,23 @@ class UserOut(BaseModel):
 class TokenForm(BaseModel):
     """The OAuth2 password request form; ``username`` carries the email."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     username: str
     password: str
     grant_type: str | None = Field(default=None, pattern="^password$")
     scope: str = ""
     client_id: str | None = None
     client_secret: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def as_sent(cls, data: Any) -> Any:
+        # flask-openapi3 reads form values as JSON where it can ("1234" becomes 1234); the
+        # OAuth2 form is text, so the fields are taken as sent, an empty one as missing.
+        if has_request_context() and request.form:
+            return {name: value for name, value in request.form.items() if value}
+        return data
 
 
 class Token(BaseModel):
@@ -62,29 +68,34 @@ class Token(BaseModel):
     expires_in: int
 
 
-@bp.post("/register")
-def register() -> Response:
-    data = validation.body(UserCreate, validation.read_json())
-    email = data.email.lower()
+def user_json(user: User) -> dict[str, Any]:
+    return UserRead.model_validate(user).model_dump(mode="json")
+
+
+@bp.post("/register", responses={201: UserRead})
+def register(body: UserCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
+    email = body.email.lower()
     if db.session.execute(select(User.id).where(User.email == email)).first() is not None:
         raise APIError(409, "Email already registered")
-    user = User(email=email, hashed_password=hash_password(data.password))
+    user = User(email=email, hashed_password=hash_password(body.password))
     db.session.add(user)
     try:
         db.session.commit()
     except IntegrityError as error:  # registered concurrently since the check above
         db.session.rollback()
         raise APIError(409, "Email already registered") from error
-    return json_response(UserOut.model_validate(user), 201)
+    return user_json(user), 201, NO_STORE
 
 
-@bp.post("/token")
-def token() -> Response:
-    data = validation.form(TokenForm)
+@bp.post("/token", responses={200: Token})
+def token(form: TokenForm) -> tuple[dict[str, Any], int, dict[str, str]]:
     # Emails are stored lowercased (see register); a pasted address may carry spaces.
-    email = data.username.strip().lower()
-    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
-    if not verify_password(data.password, user.hashed_password if user else None) or user is None:
+    email = form.username.strip().lower()
+    ratelimit.hit("token-email", email)
+    # No stored email holds a NUL, and not every database accepts one in a query.
+    found = None if "\x00" in email else select(User).where(User.email == email)
+    user = db.session.execute(found).scalar_one_or_none() if found is not None else None
+    if not verify_password(form.password, user.hashed_password if user else None) or user is None:
         raise APIError(401, "Incorrect email or password", BEARER)
     access_token, expires_in = create_access_token(user.id)
-    return json_response(Token(access_token=access_token, expires_in=expires_in))
+    return Token(access_token=access_token, expires_in=expires_in).model_dump(), 200, NO_STORE

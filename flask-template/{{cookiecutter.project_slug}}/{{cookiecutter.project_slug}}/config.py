@@ -1,4 +1,5 @@
-"""Settings, read once per app: the environment first, then `.env` in the working directory."""
+"""Settings, read once per app from the environment (where `flask` and the WSGI module
+put what `.env` holds, when python-dotenv is installed)."""
 
 from __future__ import annotations
 
@@ -6,55 +7,27 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
-from dotenv import dotenv_values
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 {%- if cookiecutter.database != "none" %}
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
-{%- endif %}
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-{%- if cookiecutter.database == "sqlite" %}
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / '{{ cookiecutter.project_slug }}.db'}"
-{%- elif cookiecutter.database == "postgresql" %}
-DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
-{%- elif cookiecutter.database == "mysql" %}
-DEFAULT_DATABASE_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
+from .{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, with_driver
 {%- endif %}
-{%- if cookiecutter.database in ["postgresql", "mysql"] %}
-
-# The schemes DATABASE_URL may use, each with the driver this project installs.
-DRIVER_SCHEMES = {
-{%- if cookiecutter.database == "postgresql" %}
-    "postgres": "postgresql+psycopg",
-    "postgresql": "postgresql+psycopg",
-    "postgresql+psycopg": "postgresql+psycopg",
-}
-EXAMPLE_DATABASE_URL = "postgresql://user@host:5432/name"
-{%- else %}
-    "mysql": "mysql+pymysql",
-    "mariadb": "mysql+pymysql",
-    "mysql+pymysql": "mysql+pymysql",
-}
-EXAMPLE_DATABASE_URL = "mysql://user@host:3306/name"
-{%- endif %}
-ACCEPTED_SCHEMES = ", ".join(f"{scheme}://" for scheme in DRIVER_SCHEMES)
-{%- endif %}
+{%- if cookiecutter.use_auth %}
 
 # Production refuses a SECRET_KEY that could be guessed: short, repetitive, or a
 # placeholder someone forgot to replace (matched case-insensitively anywhere in it).
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT_CHARACTERS = 10
-PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", {% if cookiecutter.use_auth %}"password", {% endif %}"replace", "your")
-NEW_KEY_RECIPE = 'generate one with: python3 -c "import os; print(os.urandom(32).hex())"'
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
+NEW_KEY_HINT = 'generate one with: python3 -c "import os; print(os.urandom(32).hex())"'
+{%- endif %}
 
 
-class ConfigError(RuntimeError):
-    """The settings do not allow the service to start."""
+class ConfigError(Exception):
+    """Settings that cannot work; the message is one line, fit for an operator."""
 
 
 class Settings(BaseModel):
@@ -63,22 +36,29 @@ class Settings(BaseModel):
 {% if cookiecutter.database != "none" %}
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validate_default=True)
 {%- endif %}
-    secret_key: str = ""
 {%- if cookiecutter.use_auth %}
+    secret_key: str = ""
     access_token_expire_minutes: int = Field(default=30, gt=0)
+    # `limits` notation, e.g. "30/minute" or "5/second;100/hour".
+    login_rate_limit: str = "30/minute"
+    # Empty: rate-limit counters live in each process; a redis:// URL shares them.
+    redis_url: str = ""
 {%- endif %}
     cors_origins: list[str] = Field(default_factory=list)
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    # None means "on, except in production".
+    docs_enabled: bool | None = None
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None) -> Settings:
-        """Build the settings from `.env`, then the environment, then ``overrides`` (highest)."""
-        values: dict[str, Any] = {}
-        for source in (dotenv_values(".env"), os.environ):
-            values.update(
-                {key.lower(): value for key, value in source.items() if key.lower() in cls.model_fields and value}
-            )
+        """Build the settings from the environment, then ``overrides`` (which win)."""
+        values: dict[str, Any] = {
+            key.lower(): value
+            for key, value in os.environ.items()
+            if key.lower() in cls.model_fields and value
+        }
         values.update({key.lower(): value for key, value in (overrides or {}).items()})
         try:
             return cls.model_validate(values)
@@ -89,19 +69,7 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def supported_database_url(cls, value: str) -> str:
-{%- if cookiecutter.database == "sqlite" %}
-        if not value.startswith("sqlite://") or not _parses(value):
-            raise ValueError(
-                "expected a SQLite URL: sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (memory)"
-            )
-        return value
-{%- else %}
-        scheme, separator, rest = value.partition("://")
-        if scheme not in DRIVER_SCHEMES or not separator or not rest or not _parses(value):
-            raise ValueError(f"expected a URL like {EXAMPLE_DATABASE_URL} ({ACCEPTED_SCHEMES} schemes)")
-        # Users and platforms hand out plain URLs; the project picks the driver it ships with.
-        return f"{DRIVER_SCHEMES[scheme]}://{rest}"
-{%- endif %}
+        return with_driver(value)
 {%- endif %}
 
     @field_validator("cors_origins", mode="before")
@@ -123,38 +91,48 @@ class Settings(BaseModel):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
+    @property
+    def show_docs(self) -> bool:
+        if self.docs_enabled is None:
+            return self.environment != "production"
+        return self.docs_enabled
+{%- if cookiecutter.use_auth %}
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def parsable_rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"expected `limits` notation such as 30/minute, not {value!r}"
+            ) from None
+        return value
+
     def refuse_unsafe_production(self) -> None:
         if self.environment != "production":
             return
-        problem = secret_key_problem(self.secret_key)
+        problem = weak_secret_reason(self.secret_key)
         if problem:
             raise ConfigError(
-                f"SECRET_KEY {problem}: production needs a random value of {MIN_SECRET_LENGTH} characters or more; "
-                f"{NEW_KEY_RECIPE}"
+                f"SECRET_KEY {problem}: production needs a random key; {NEW_KEY_HINT}"
             )
 
 
-def secret_key_problem(secret_key: str) -> str | None:
-    """Why ``secret_key`` is unfit for production (never quoting it), or None."""
-    if not secret_key:
+def weak_secret_reason(key: str) -> str | None:
+    """Why ``key`` cannot be a production secret (never quoting it), or None when it can."""
+    if not key:
         return "is not set"
-    if len(secret_key) < MIN_SECRET_LENGTH:
+    if len(key) < MIN_SECRET_LENGTH:
         return f"is shorter than {MIN_SECRET_LENGTH} characters"
-    if len(set(secret_key)) < MIN_SECRET_DISTINCT_CHARACTERS:
-        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} distinct characters"
-    lowered = secret_key.lower()
+    if len(set(key)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} different characters"
+    lowered = key.lower()
     if any(word in lowered for word in PLACEHOLDER_WORDS):
-        return f"looks like a placeholder (it contains one of: {', '.join(PLACEHOLDER_WORDS)})"
+        return "looks like a placeholder"
     return None
-{%- if cookiecutter.database != "none" %}
-
-
-def _parses(url: str) -> bool:
-    try:
-        make_url(url)
-    except (ArgumentError, ValueError):
-        return False
-    return True
 {%- endif %}
 
 
@@ -169,6 +147,5 @@ def _one_line(error: ValidationError) -> str:
 
 
 def current_settings() -> Settings:
-    settings = current_app.config["SETTINGS"]
-    assert isinstance(settings, Settings)
+    settings: Settings = current_app.config["SETTINGS"]
     return settings

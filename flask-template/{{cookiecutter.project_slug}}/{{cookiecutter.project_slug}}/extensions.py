@@ -1,18 +1,15 @@
 """The database and migration extensions, bound to an app in ``create_app``."""
 
 from __future__ import annotations
-{% if cookiecutter.database == "sqlite" %}
-import sqlite3
-{%- endif %}
-from typing import Any
 
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import {% if cookiecutter.database == "sqlite" %}Connection, Engine, {% endif %}MetaData{% if cookiecutter.database == "sqlite" %}, event{% endif %}
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-# Seconds to wait for the database before giving up (the health check relies on it).
-CONNECT_TIMEOUT = 3
+from .config import Settings
+from .{{ cookiecutter.database }} import MIGRATE_OPTIONS, engine_options
 
 
 class Base(DeclarativeBase):
@@ -29,38 +26,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-{%- if cookiecutter.database == "sqlite" %}
-migrate = Migrate(render_as_batch=True)  # SQLite alters tables by copying them
-{%- else %}
-migrate = Migrate()
-{%- endif %}
+migrate = Migrate(**MIGRATE_OPTIONS)
 
 
-def engine_options(database_url: str) -> dict[str, Any]:
-{%- if cookiecutter.database == "sqlite" %}
-    return {"connect_args": {"timeout": CONNECT_TIMEOUT}}
-{%- else %}
-    # pre_ping drops connections that died while the database was away.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
-{%- endif %}
-{%- if cookiecutter.database == "sqlite" %}
-
-
-@event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-    # Let SQLAlchemy emit BEGIN itself, so SAVEPOINTs (used by the tests) nest correctly.
-    dbapi_connection.isolation_level = None
-
-
-@event.listens_for(Engine, "begin")
-def _begin_sqlite(connection: Connection) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
-{%- endif %}
+def init_app(app: Flask, settings: Settings) -> None:
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url
+    # The engine's options (pool, timeouts, driver arguments) live in one place: engine_options.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings)
+    db.init_app(app)
+    migrate.init_app(app, db)

@@ -5,33 +5,36 @@ from __future__ import annotations
 
 import contextlib
 import logging
-{%- endif %}
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
-{%- if cookiecutter.database != "none" %}
+from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 
 logger = logging.getLogger(__name__)
-{%- endif %}
-
-bp = Blueprint("health", __name__)
+bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
 
 
 @bp.get("/health")
-{%- if cookiecutter.database != "none" %}
-def health() -> Response | tuple[Response, int]:
+def health() -> tuple[dict[str, Any], int]:
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         logger.warning("Health check: the database is unreachable", exc_info=True)
         with contextlib.suppress(SQLAlchemyError):
             db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}, 200
 {%- else %}
-def health() -> Response:
-    return jsonify(status="ok")
+
+from flask_openapi3 import APIBlueprint, Tag
+
+bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
+
+
+@bp.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
 {%- endif %}

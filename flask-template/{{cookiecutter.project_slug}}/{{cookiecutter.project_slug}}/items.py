@@ -2,101 +2,106 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
+
+from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import ColumnElement, func, select
 
-from . import validation
 from .errors import APIError
 from .extensions import db
 from .models import Item
-from .responses import json_response
-from .schemas import ItemCreate, ItemOut, ItemPage, ItemPath, ItemUpdate, Pagination
+from .schemas import ItemCreate, ItemPage, ItemPath, ItemRead, ItemUpdate, Pagination
 {%- if cookiecutter.use_auth %}
-from .security import current_user
-{%- endif %}
+from .security import BEARER_SECURITY, authenticate, current_user
 
-bp = Blueprint("items", __name__, url_prefix="/api/v1/items")
+bp = APIBlueprint(
+    "items",
+    __name__,
+    url_prefix="/api/v1/items",
+    abp_tags=[Tag(name="items")],
+    abp_security=BEARER_SECURITY,
+)
+bp.before_request(authenticate)
 
 
 def visible_items() -> list[ColumnElement[bool]]:
-{%- if cookiecutter.use_auth %}
-    """Each user sees only their own items (and needs a token to see any)."""
+    """Each user sees only their own items."""
     return [Item.owner_id == current_user().id]
+
+
+def new_item(data: ItemCreate) -> Item:
+    return Item(**data.model_dump(), owner_id=current_user().id)
 {%- else %}
+
+bp = APIBlueprint("items", __name__, url_prefix="/api/v1/items", abp_tags=[Tag(name="items")])
+
+
+def visible_items() -> list[ColumnElement[bool]]:
     """Without auth every item is visible to everyone."""
     return []
+
+
+def new_item(data: ItemCreate) -> Item:
+    return Item(**data.model_dump())
 {%- endif %}
 
 
-def parse_id(raw_id: str) -> int:
-    return validation.path(ItemPath, item_id=raw_id).item_id
-
-
-def find_item(item_id: int, conditions: list[ColumnElement[bool]]) -> Item:
-    item = db.session.execute(select(Item).where(Item.id == item_id, *conditions)).scalar_one_or_none()
+def find_item(item_id: int) -> Item:
+    found = db.session.execute(select(Item).where(Item.id == item_id, *visible_items()))
+    item = found.scalar_one_or_none()
     if item is None:
         raise APIError(404, "Item not found")
     return item
 
 
-@bp.post("")
-def create_item() -> Response:
-    payload = validation.read_json()
-{%- if cookiecutter.use_auth %}
-    owner = current_user()
-{%- endif %}
-    data = validation.body(ItemCreate, payload)
-    item = Item(name=data.name, description=data.description{% if cookiecutter.use_auth %}, owner_id=owner.id{% endif %})
+def as_json(item: Item) -> dict[str, Any]:
+    return ItemRead.model_validate(item).model_dump(mode="json")
+
+
+@bp.post("", responses={201: ItemRead})
+def create_item(body: ItemCreate) -> tuple[dict[str, Any], int]:
+    item = new_item(body)
     db.session.add(item)
     db.session.commit()
-    return json_response(ItemOut.model_validate(item), 201)
+    return as_json(item), 201
 
 
-@bp.get("")
-def list_items() -> Response:
+@bp.get("", responses={200: ItemPage})
+def list_items(query: Pagination) -> dict[str, Any]:
+    """Newest first."""
     conditions = visible_items()
-    page = validation.query(Pagination)
-    total = db.session.execute(select(func.count()).select_from(Item).where(*conditions)).scalar_one()
+    total = db.session.execute(
+        select(func.count()).select_from(Item).where(*conditions)
+    ).scalar_one()
     items = db.session.execute(
         select(Item)
         .where(*conditions)
         .order_by(Item.created_at.desc(), Item.id.desc())
-        .limit(page.limit)
-        .offset(page.offset)
+        .limit(query.limit)
+        .offset(query.offset)
     ).scalars()
-    return json_response(
-        ItemPage(
-            items=[ItemOut.model_validate(item) for item in items],
-            total=total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+    page = ItemPage(
+        items=list(map(ItemRead.model_validate, items)), total=total, **query.model_dump()
     )
+    return page.model_dump(mode="json")
 
 
-@bp.get("/<item_id>")
-def get_item(item_id: str) -> Response:
-    conditions = visible_items()
-    return json_response(ItemOut.model_validate(find_item(parse_id(item_id), conditions)))
+@bp.get("/<item_id>", responses={200: ItemRead})
+def get_item(path: ItemPath) -> dict[str, Any]:
+    return as_json(find_item(path.item_id))
 
 
-@bp.patch("/<item_id>")
-def update_item(item_id: str) -> Response:
-    payload = validation.read_json()
-    conditions = visible_items()
-    key, data = validation.path_and_body(ItemPath, {"item_id": item_id}, ItemUpdate, payload)
-    changes = data.model_dump(exclude_unset=True)
-    item = find_item(key.item_id, conditions)
-    for field, value in changes.items():
+@bp.patch("/<item_id>", responses={200: ItemRead})
+def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
+    item = find_item(path.item_id)
+    for field, value in body.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     db.session.commit()
-    return json_response(ItemOut.model_validate(item))
+    return as_json(item)
 
 
-@bp.delete("/<item_id>")
-def delete_item(item_id: str) -> Response:
-    conditions = visible_items()
-    item = find_item(parse_id(item_id), conditions)
-    db.session.delete(item)
+@bp.delete("/<item_id>", responses={204: None})
+def delete_item(path: ItemPath) -> tuple[str, int]:
+    db.session.delete(find_item(path.item_id))
     db.session.commit()
-    return Response(status=204)
+    return "", 204

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import {% if cookiecutter.database != "mysql" %}DateTime, {% endif %}Dialect, {% if cookiecutter.use_auth %}ForeignKey, {% endif %}String, TypeDecorator
-{%- if cookiecutter.database == "mysql" %}
-from sqlalchemy.dialects.mysql import DATETIME
-{%- endif %}
+from sqlalchemy import Dialect, {% if cookiecutter.use_auth %}ForeignKey, {% endif %}String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column{% if cookiecutter.use_auth %}, relationship{% endif %}
 
 # Models subclass the declarative base itself rather than ``db.Model``, so that mypy
 # sees real classes; Flask-SQLAlchemy shares this base's metadata.
 from .extensions import Base
+from .{{ cookiecutter.database }} import KEEPS_OFFSET, TIMESTAMP
 
 
 def utcnow() -> datetime:
@@ -28,27 +26,19 @@ def same_as_created(context: Any) -> datetime:
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware."""
-{% if cookiecutter.database == "mysql" %}
-    impl = DATETIME(fsp=6)  # MySQL keeps no offset and, by default, no microseconds
-{%- else %}
-    impl = DateTime(timezone=True)
-{%- endif %}
+
+    impl = TIMESTAMP
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-{%- if cookiecutter.database == "postgresql" %}
-        return value.astimezone(UTC)
-{%- else %}
-        # The column keeps no offset: store naive UTC.
-        return value.astimezone(UTC).replace(tzinfo=None)
-{%- endif %}
+        utc = value.astimezone(UTC)
+        return utc if KEEPS_OFFSET else utc.replace(tzinfo=None)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        assert isinstance(value, datetime)
         # A column without an offset hands back naive values, written in UTC.
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 {%- if cookiecutter.use_auth %}
@@ -62,7 +52,9 @@ class User(Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    items: Mapped[list[Item]] = relationship(back_populates="owner", cascade="all, delete-orphan", passive_deletes=True)
+    items: Mapped[list[Item]] = relationship(
+        back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
+    )
 {%- endif %}
 
 
@@ -73,7 +65,9 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=same_as_created, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=same_as_created, onupdate=utcnow
+    )
 {%- if cookiecutter.use_auth %}
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 

@@ -1,41 +1,41 @@
-"""The JSON shapes of the items API."""
+"""The JSON shapes of the items API, and the query and path parameters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
-# The largest id and offset the database's INTEGER column (and the SQL OFFSET) take on every backend.
-MAX_INT = 2147483647
-# NUL is refused whatever the database, since not every database can store it in text.
+# The largest id and offset the INTEGER column (and the SQL OFFSET) take on every database.
+MAX_ID = 2_147_483_647
+# Not every database can store the NUL character in text: refuse it on all of them alike.
 NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
+Description = Annotated[str | None, Field(max_length=1000, pattern=NO_NUL)]
+
+# from_attributes: a body that is not an object is a `model_attributes_type` error (the contract's).
+INPUT = ConfigDict(extra="forbid", from_attributes=True)
 
 
 class ItemCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
-    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
-    description: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
-
-
-def _no_default(schema: dict[str, JsonValue]) -> None:
-    # The None default only marks "not sent"; it is not a value a client may send.
-    schema.pop("default", None)
+    name: Name
+    description: Description = None
 
 
 class ItemUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Only the fields sent are changed; `name` may be left out but never set to null."""
 
-    # Left out means "unchanged"; an explicit null is refused, since an item needs a name.
-    name: Annotated[
-        str, Field(default=None, min_length=1, max_length=100, pattern=NO_NUL, json_schema_extra=_no_default)
-    ]
-    description: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
+    model_config = INPUT
+
+    # The None default is not validated, an explicit null is (and refused as not a string).
+    name: Name = None  # type: ignore[assignment]
+    description: Description = None
 
 
-class ItemOut(BaseModel):
+class ItemRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -49,7 +49,7 @@ class ItemOut(BaseModel):
 
 
 class ItemPage(BaseModel):
-    items: list[ItemOut]
+    items: list[ItemRead]
     total: int
     limit: int
     offset: int
@@ -57,8 +57,8 @@ class ItemPage(BaseModel):
 
 class Pagination(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=MAX_INT)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class ItemPath(BaseModel):
-    item_id: int = Field(ge=1, le=MAX_INT)
+    item_id: int = Field(ge=1, le=MAX_ID)

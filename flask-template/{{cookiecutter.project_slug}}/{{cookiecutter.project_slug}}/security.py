@@ -1,25 +1,54 @@
-"""Passwords (Argon2) and bearer tokens (JWT)."""
+"""Passwords (Argon2, a bounded number at a time) and bearer tokens (JWT)."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from flask import Flask, current_app, request
+from flask import current_app, g, request
+from flask_openapi3 import OpenAPI
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from .config import current_settings
+from .config import Settings, current_settings
 from .errors import APIError
 from .extensions import db
 from .models import User
+from .schemas import MAX_ID
+
+logger = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"
 BEARER = {"WWW-Authenticate": "Bearer"}
+# The OAuth2 password flow, as /openapi.json describes it to clients and /docs.
+SECURITY_SCHEMES: dict[str, Any] = {
+    "OAuth2PasswordBearer": {
+        "type": "oauth2",
+        "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}},
+    }
+}
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
+# Each Argon2 hash takes 64 MiB and a core for a while: at most one per core at a time,
+# so that a flood of logins queues, then is refused, instead of exhausting memory.
+HASHING = threading.BoundedSemaphore(os.cpu_count() or 1)
+HASHING_WAIT_SECONDS = 10
+BUSY = APIError(503, "Service Unavailable", {"Retry-After": "1"})
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: OpenAPI, settings: Settings) -> None:
+    settings.refuse_unsafe_production()
+    secret_key = settings.secret_key
+    if not secret_key:
+        logger.warning(
+            "SECRET_KEY is not set: using a random one, so access tokens die with this process."
+        )
+        secret_key = os.urandom(32).hex()
+    app.config["SECRET_KEY"] = secret_key
+    app.security_schemes = SECURITY_SCHEMES
     # PASSWORD_HASH_PARAMS is empty in production (Argon2's recommended costs); tests lower it.
     params: dict[str, Any] = app.config.get("PASSWORD_HASH_PARAMS", {})
     hasher = PasswordHash((Argon2Hasher(**params),))
@@ -29,22 +58,30 @@ def init_app(app: Flask) -> None:
 
 
 def _hasher() -> PasswordHash:
-    hasher = current_app.extensions["password_hash"]
-    assert isinstance(hasher, PasswordHash)
+    hasher: PasswordHash = current_app.extensions["password_hash"]
     return hasher
 
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+        raise BUSY
+    try:
+        return _hasher().hash(password)
+    finally:
+        HASHING.release()
 
 
 def verify_password(password: str, hashed: str | None) -> bool:
     """Check ``password``; with no user (``hashed`` None) spend the same time and fail."""
-    if hashed is None:
+    if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+        raise BUSY
+    try:
         # A dummy verification, so an unknown email takes as long as a wrong password.
-        _hasher().verify(password, current_app.extensions["password_dummy_hash"])
-        return False
-    return _hasher().verify(password, hashed)
+        dummy: str = current_app.extensions["password_dummy_hash"]
+        matches = _hasher().verify(password, hashed or dummy)
+    finally:
+        HASHING.release()
+    return matches and hashed is not None
 
 
 def create_access_token(user_id: int) -> tuple[str, int]:
@@ -52,11 +89,20 @@ def create_access_token(user_id: int) -> tuple[str, int]:
     lifetime = timedelta(minutes=current_settings().access_token_expire_minutes)
     now = datetime.now(UTC)
     claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime}
-    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), int(lifetime.total_seconds())
+    token = jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM)
+    return token, int(lifetime.total_seconds())
 
 
-def current_user() -> User:
-    """The user of the request's bearer token, or a 401 like FastAPI's OAuth2PasswordBearer."""
+def user_id_of(sub: Any) -> int | None:
+    """The user id a token's ``sub`` holds, in the contract's one form: canonical decimal."""
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()) or str(int(sub)) != sub:
+        return None
+    user_id = int(sub)
+    return user_id if 1 <= user_id <= MAX_ID else None
+
+
+def authenticate() -> None:
+    """Run before every view that needs a signed-in user: 401 without a valid token."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         raise APIError(401, "Not authenticated", BEARER)
@@ -68,10 +114,16 @@ def current_user() -> User:
             algorithms=[ALGORITHM],
             options={"require": ["exp", "iat", "sub"]},
         )
-        user_id = int(claims["sub"])
-    except (jwt.InvalidTokenError, ValueError) as error:
+    except jwt.InvalidTokenError as error:
         raise invalid from error
-    user = db.session.get(User, user_id)
+    user_id = user_id_of(claims["sub"])
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         raise invalid
+    g.user = user
+
+
+def current_user() -> User:
+    """The user ``authenticate`` found for this request."""
+    user: User = g.user
     return user

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
 
-from .auth import UserOut
-from .responses import json_response
-from .security import current_user
+from flask_openapi3 import APIBlueprint, Tag
 
-bp = Blueprint("users", __name__, url_prefix="/api/v1/users")
+from .auth import NO_STORE, UserRead, user_json
+from .security import BEARER_SECURITY, authenticate, current_user
+
+bp = APIBlueprint(
+    "users",
+    __name__,
+    url_prefix="/api/v1/users",
+    abp_tags=[Tag(name="users")],
+    abp_security=BEARER_SECURITY,
+)
+bp.before_request(authenticate)
 
 
-@bp.get("/me")
-def me() -> Response:
-    return json_response(UserOut.model_validate(current_user()))
+@bp.get("/me", responses={200: UserRead})
+def me() -> tuple[dict[str, Any], int, dict[str, str]]:
+    return user_json(current_user()), 200, NO_STORE

@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.Column("updated_at", TIMESTAMP, nullable=False),
 {%- if cookiecutter.use_auth %}
         sa.Column("owner_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_items_owner_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_items_owner_id_users"), ondelete="CASCADE"
+        ),
 {%- endif %}
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
     )
@@ -54,7 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Dropping a table drops its indexes (and some databases refuse to drop one a foreign key needs).
+    # Dropping a table drops its indexes (some databases refuse to drop one a foreign key needs).
     op.drop_table("items")
 {%- if cookiecutter.use_auth %}
     op.drop_index(op.f("ix_users_email"), table_name="users")
