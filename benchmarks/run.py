@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -662,9 +663,19 @@ class Recorder:
         self.runs: list[dict[str, Any]] = []
         self.servers: list[dict[str, Any]] = []
 
+        self.failures: list[dict[str, str]] = []
+
     def run(self, **fields: Any) -> dict[str, Any]:
         self.runs.append(fields)
         return fields
+
+    def attempt(self, what: str, measurement: Callable[[], None]) -> None:
+        """Run one measurement; a failure is recorded and reported, and the run goes on with the rest."""
+        try:
+            measurement()
+        except Exception as error:  # one broken candidate must not lose the other figures
+            self.failures.append({"what": what, "error": f"{error.__class__.__name__}: {error}"[:4000]})
+            say(f"  FAILED: {what}: {str(error).splitlines()[0] if str(error) else error.__class__.__name__}")
 
 
 def say(message: str) -> None:
@@ -674,79 +685,91 @@ def say(message: str) -> None:
 def measure_health(
     plan: Plan, repeat: int, projects: dict[tuple[str, str, bool], Project], work: Path, recorder: Recorder
 ) -> None:
-    """GET /health of the generated service and of a bare app, same server, same run."""
-    bare_dir = work / "bare"
+    """GET /health of the generated service and of a bare app, same server, same run, under each server."""
     for server in plan.servers:
-        generated = projects[(server.framework, "sqlite", True)]
-        apps: list[tuple[str, str, Path, dict[str, str]]] = [
-            (
-                "generated",
-                generated.target,
+        recorder.attempt(
+            f"/health under {server.key}",
+            functools.partial(health_session, plan, repeat, server, projects, work, recorder),
+        )
+
+
+def health_session(
+    plan: Plan,
+    repeat: int,
+    server: Server,
+    projects: dict[tuple[str, str, bool], Project],
+    work: Path,
+    recorder: Recorder,
+) -> None:
+    bare_dir = work / "bare"
+    generated = projects[(server.framework, "sqlite", True)]
+    apps: list[tuple[str, str, Path, dict[str, str]]] = [
+        (
+            "generated",
+            generated.target,
+            generated.path,
+            project_env(
                 generated.path,
-                project_env(
-                    generated.path,
-                    ENVIRONMENT="production",
-                    DATABASE_URL=f"sqlite:///{work / f'health-{server.key}-{repeat}.db'}",
-                ),
+                ENVIRONMENT="production",
+                DATABASE_URL=f"sqlite:///{work / f'health-{server.key}-{repeat}.db'}",
             ),
-            ("bare", f"bare_{server.framework}:app", bare_dir, project_env(bare_dir)),
-        ]
-        nodb = projects.get((server.framework, "none", False))
-        if server.shipped and nodb is not None:
-            apps.append(("generated-nodb", nodb.target, nodb.path, project_env(nodb.path, ENVIRONMENT="production")))
-        if repeat % 2:
-            apps.reverse()  # alternate who goes first, so drift in the machine's load evens out
-        started: list[tuple[str, Served]] = []
-        try:
-            for app, target, cwd, env in apps:
-                served = serve(server, app, target, cwd, env, work, plan.workers)
-                started.append((app, served))
-                recorder.servers.append(
-                    {
-                        "framework": server.framework,
-                        "server": server.key,
-                        "app": app,
-                        "repeat": repeat,
-                        "startup_s": served.startup_s,
-                    }
-                )
-            script = wrk_script(work)
-            for _app, served in started:
-                wrk(f"{served.url}/health", 32, plan.warmup, script, served.process.pid)
-            for concurrency in plan.concurrencies:
-                for app, served in started:
-                    result = wrk(
-                        f"{served.url}/health", concurrency, plan.seconds(concurrency), script, served.process.pid
-                    )
-                    recorder.run(
-                        kind="health",
-                        framework=server.framework,
-                        server=server.key,
-                        app=app,
-                        route="GET /health",
-                        database="sqlite" if app == "generated" else "none",
-                        auth=False,
-                        concurrency=concurrency,
-                        repeat=repeat,
-                        **result,
-                    )
-                    say(
-                        f"  {server.framework:7} {server.key:17} {app:15} c={concurrency:<3} "
-                        f"{result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}"
-                    )
+        ),
+        ("bare", f"bare_{server.framework}:app", bare_dir, project_env(bare_dir)),
+    ]
+    nodb = projects.get((server.framework, "none", False))
+    if server.shipped and nodb is not None:
+        apps.append(("generated-nodb", nodb.target, nodb.path, project_env(nodb.path, ENVIRONMENT="production")))
+    if repeat % 2:
+        apps.reverse()  # alternate who goes first, so drift in the machine's load evens out
+    started: list[tuple[str, Served]] = []
+    try:
+        for app, target, cwd, env in apps:
+            served = serve(server, app, target, cwd, env, work, plan.workers)
+            started.append((app, served))
+            recorder.servers.append(
+                {
+                    "framework": server.framework,
+                    "server": server.key,
+                    "app": app,
+                    "repeat": repeat,
+                    "startup_s": served.startup_s,
+                }
+            )
+        script = wrk_script(work)
+        for _app, served in started:
+            wrk(f"{served.url}/health", 32, plan.warmup, script, served.process.pid)
+        for concurrency in plan.concurrencies:
             for app, served in started:
-                robust = slow_clients(served)
-                record = next(
-                    r
-                    for r in reversed(recorder.servers)
-                    if r["server"] == server.key and r["app"] == app and r["repeat"] == repeat
+                result = wrk(f"{served.url}/health", concurrency, plan.seconds(concurrency), script, served.process.pid)
+                recorder.run(
+                    kind="health",
+                    framework=server.framework,
+                    server=server.key,
+                    app=app,
+                    route="GET /health",
+                    database="sqlite" if app == "generated" else "none",
+                    auth=False,
+                    concurrency=concurrency,
+                    repeat=repeat,
+                    **result,
                 )
-                record["slow_clients"] = robust
-                if app == "generated":
-                    verdict = f"answered in {robust['seconds']:.3f} s" if robust["answered"] else "NOT answered"
-                    say(f"  {server.framework:7} {server.key:17} slow clients: {verdict}")
-        finally:
-            PROCESSES.stop_many([served.process for _app, served in started])
+                say(
+                    f"  {server.framework:7} {server.key:17} {app:15} c={concurrency:<3} "
+                    f"{result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}"
+                )
+        for app, served in started:
+            robust = slow_clients(served)
+            record = next(
+                r
+                for r in reversed(recorder.servers)
+                if r["server"] == server.key and r["app"] == app and r["repeat"] == repeat
+            )
+            record["slow_clients"] = robust
+            if app == "generated":
+                verdict = f"answered in {robust['seconds']:.3f} s" if robust["answered"] else "NOT answered"
+                say(f"  {server.framework:7} {server.key:17} slow clients: {verdict}")
+    finally:
+        PROCESSES.stop_many([served.process for _app, served in started])
 
 
 def measure_database(
@@ -769,71 +792,102 @@ def measure_database(
             if repeat % 2:
                 candidates.reverse()
             for framework, server in candidates:
-                project = projects[(framework, database, auth)]
-                if database == "postgresql" and postgres is not None:
-                    url = postgres.create()
-                else:
-                    url = f"sqlite:///{work / f'items-{framework}-{server.key}-{auth}-{repeat}.db'}"
-                env = project_env(project.path, ENVIRONMENT="production", DATABASE_URL=url)
-                migrate(project, env)
-                served = serve(server, f"items-{database}", project.target, project.path, env, work, plan.workers)
-                try:
-                    recorder.servers.append(
-                        {
-                            "framework": framework,
-                            "server": server.key,
-                            "app": f"items-{database}-{auth}",
-                            "repeat": repeat,
-                            "startup_s": served.startup_s,
-                        }
-                    )
-                    token = login(served.url) if auth else None
-                    item_id = seed(served.url, token)
-                    get = wrk_script(work, token=token)
-                    post = wrk_script(work, "POST", json.dumps({"name": "bench", "description": "load"}), token)
-                    routes = [
-                        ("GET /api/v1/items/{id}", f"/api/v1/items/{item_id}", get),
-                        ("GET /api/v1/items?limit=20", "/api/v1/items?limit=20", get),
-                        ("POST /api/v1/items", "/api/v1/items", post),
-                    ]
-                    wrk(f"{served.url}{routes[0][1]}", 32, plan.warmup, get, served.process.pid)
-                    # Reads first, at every concurrency, on the seeded table; the writes that grow it last.
-                    for route, path, script in routes:
-                        for concurrency in plan.concurrencies:
-                            result = wrk(
-                                f"{served.url}{path}",
-                                concurrency,
-                                plan.seconds(concurrency),
-                                script,
-                                served.process.pid,
-                            )
-                            recorder.run(
-                                kind="items",
-                                framework=framework,
-                                server=server.key,
-                                app="generated",
-                                route=route,
-                                database=database,
-                                auth=auth,
-                                concurrency=concurrency,
-                                repeat=repeat,
-                                **result,
-                            )
-                            say(
-                                f"  {framework:7} {server.key:15} {database:10} {'auth' if auth else 'noauth':6} "
-                                f"{route:27} "
-                                f"c={concurrency:<3} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms  "
-                                f"errors {result['errors']}"
-                            )
-                            if result["errors"]:
-                                errors = [line for line in tail(served.log, 20000).splitlines() if "Error" in line]
-                                if errors:
-                                    say(f"    last error in the log: {errors[-1][:300]}")
-                finally:
-                    PROCESSES.stop(served.process)
+                recorder.attempt(
+                    f"items routes of {framework} under {server.key} on {database}, auth {auth}",
+                    functools.partial(
+                        items_session,
+                        plan,
+                        repeat,
+                        framework,
+                        server,
+                        database,
+                        auth,
+                        projects,
+                        work,
+                        postgres,
+                        recorder,
+                    ),
+                )
 
 
-def time_test_suite(project: Project) -> float:
+def items_session(
+    plan: Plan,
+    repeat: int,
+    framework: str,
+    server: Server,
+    database: str,
+    auth: bool,
+    projects: dict[tuple[str, str, bool], Project],
+    work: Path,
+    postgres: Postgres | None,
+    recorder: Recorder,
+) -> None:
+    project = projects[(framework, database, auth)]
+    if database == "postgresql" and postgres is not None:
+        url = postgres.create()
+    else:
+        url = f"sqlite:///{work / f'items-{framework}-{server.key}-{auth}-{repeat}.db'}"
+    env = project_env(project.path, ENVIRONMENT="production", DATABASE_URL=url)
+    migrate(project, env)
+    served = serve(server, f"items-{database}", project.target, project.path, env, work, plan.workers)
+    try:
+        recorder.servers.append(
+            {
+                "framework": framework,
+                "server": server.key,
+                "app": f"items-{database}-{auth}",
+                "repeat": repeat,
+                "startup_s": served.startup_s,
+            }
+        )
+        token = login(served.url) if auth else None
+        item_id = seed(served.url, token)
+        get = wrk_script(work, token=token)
+        post = wrk_script(work, "POST", json.dumps({"name": "bench", "description": "load"}), token)
+        routes = [
+            ("GET /api/v1/items/{id}", f"/api/v1/items/{item_id}", get),
+            ("GET /api/v1/items?limit=20", "/api/v1/items?limit=20", get),
+            ("POST /api/v1/items", "/api/v1/items", post),
+        ]
+        wrk(f"{served.url}{routes[0][1]}", 32, plan.warmup, get, served.process.pid)
+        # Reads first, at every concurrency, on the seeded table; the writes that grow it last.
+        for route, path, script in routes:
+            for concurrency in plan.concurrencies:
+                result = wrk(
+                    f"{served.url}{path}",
+                    concurrency,
+                    plan.seconds(concurrency),
+                    script,
+                    served.process.pid,
+                )
+                recorder.run(
+                    kind="items",
+                    framework=framework,
+                    server=server.key,
+                    app="generated",
+                    route=route,
+                    database=database,
+                    auth=auth,
+                    concurrency=concurrency,
+                    repeat=repeat,
+                    **result,
+                )
+                say(
+                    f"  {framework:7} {server.key:15} {database:10} {'auth' if auth else 'noauth':6} "
+                    f"{route:27} "
+                    f"c={concurrency:<3} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms  "
+                    f"errors {result['errors']}"
+                )
+                if result["errors"]:
+                    errors = [line for line in tail(served.log, 20000).splitlines() if "Error" in line]
+                    if errors:
+                        say(f"    last error in the log: {errors[-1][:300]}")
+    finally:
+        PROCESSES.stop(served.process)
+
+
+def time_test_suite(project: Project, into: list[float]) -> None:
+    """Time the project's own tests (``pytest``, as its README runs them) and append the seconds to ``into``."""
     env = project_env(project.path)
     start = time.perf_counter()
     code, output = bounded(
@@ -842,7 +896,7 @@ def time_test_suite(project: Project) -> float:
     seconds = time.perf_counter() - start
     if code != 0:
         raise RuntimeError(f"the {project.framework} project's own tests failed:\n{output[-3000:]}")
-    return seconds
+    into.append(seconds)
 
 
 def machine(postgres: Postgres | None) -> dict[str, Any]:
@@ -928,8 +982,12 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
             measure_database(plan, repeat, projects, work, postgres, recorder)
             if plan.test_suites:
                 for framework in FRAMEWORKS:
-                    suites[framework].append(time_test_suite(projects[(framework, "sqlite", True)]))
-                    say(f"  {framework}: own test suite {suites[framework][-1]:.1f} s")
+                    recorder.attempt(
+                        f"the {framework} project's own test suite",
+                        functools.partial(time_test_suite, projects[(framework, "sqlite", True)], suites[framework]),
+                    )
+                    if suites[framework]:
+                        say(f"  {framework}: own test suite {suites[framework][-1]:.1f} s")
     finally:
         PROCESSES.stop_all()
         if postgres is not None:
@@ -958,6 +1016,7 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
         "server_starts": recorder.servers,
         "bake_seconds": bake_seconds,
         "test_suite_seconds": suites,
+        "failures": recorder.failures,
     }
     results["summary"] = summarise(results)
     return results
@@ -1272,7 +1331,17 @@ def body(results: dict[str, Any], chart: str, level: str) -> list[str]:
         "",
         *machine_text(results),
         "",
+        *failures_text(results, level),
     ]
+
+
+def failures_text(results: dict[str, Any], level: str) -> list[str]:
+    failures = results.get("failures") or []
+    if not failures:
+        return []
+    lines = [f"{level} What could not be measured", ""]
+    lines += [f"- {f['what']}: `{f['error'].splitlines()[0][:300]}`" for f in failures]
+    return [*lines, ""]
 
 
 def markdown(results: dict[str, Any], chart: str) -> str:
@@ -1704,6 +1773,9 @@ def main(argv: list[str] | None = None) -> int:
     write_outputs(results, out, args.readme)
     say(f"\nwrote {out}/results.json, results.md, results.png ({results['meta']['minutes']:.1f} minutes)\n")
     say("\n".join(headline(results)))
+    if results["failures"]:
+        say(f"\n{len(results['failures'])} measurement(s) failed: see results.md, 'What could not be measured'")
+        return 1
     return 0
 
 

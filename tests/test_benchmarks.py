@@ -68,6 +68,7 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert completed.returncode == 0, f"benchmarks/run.py --smoke exited {completed.returncode}:\n{output}"
 
     results = json.loads((tmp_path / "results.json").read_text())
+    assert not results["failures"], f"measurements failed: {results['failures']}"
     runs = results["runs"]
     for framework in ("fastapi", "flask"):
         for app in ("generated", "bare", "generated-nodb"):
