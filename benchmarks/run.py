@@ -1376,7 +1376,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
                 highs.append(max(values) - mid)
             xs = [i + offset for i in range(len(groups))]
             ax.bar(xs, mids, width, yerr=[lows, highs], capsize=3, color=colour, label=names[index - 1])
-        ax.set_xticks(range(len(groups)), [g[0] for g in groups], rotation=20, ha="right", fontsize=8)
+        if any(len(line) > 12 for g in groups for line in g[0].splitlines()):
+            ax.set_xticks(range(len(groups)), [g[0] for g in groups], rotation=20, ha="right", fontsize=8)
+        else:
+            ax.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
@@ -1441,8 +1444,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
                     concurrency=c,
                 )
                 if fastapi or flask:
-                    short = route.replace("/api/v1/items", "items").replace("?limit=20", "?limit")
-                    item_groups.append((f"{short}\n{database}, {'token' if auth else 'no auth'}", fastapi, flask))
+                    short = {"GET /api/v1/items/{id}": "GET one", "POST /api/v1/items": "POST"}.get(route, "GET list")
+                    where = {"sqlite": "SQLite", "postgresql": "PG"}[database]
+                    item_groups.append((f"{short}\n{where}\n{'token' if auth else 'no auth'}", fastapi, flask))
     if item_groups:
         bars(
             axes[1][0],
