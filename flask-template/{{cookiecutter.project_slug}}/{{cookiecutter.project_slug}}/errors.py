@@ -97,7 +97,7 @@ def unhandled_error(error: Exception) -> tuple[Response, int]:
 def validation_error_response(error: ValidationError) -> Response:
     """flask-openapi3's validation error callback: pydantic's items, their ``loc``
     led by where the input came from; models that set ``hide_input_in_errors``
-    (they carry passwords) report what is wrong, never what was sent."""
+    (they carry secrets) report what is wrong, never what was sent."""
     location, model = _source(error)
     hide_input = model is not None and model.model_config.get("hide_input_in_errors", False)
     items: list[dict[str, Any]] = []
