@@ -1160,7 +1160,7 @@ def ratio_text(pair: list[float] | None) -> str:
 
 
 def label(results: dict[str, Any], key: str) -> str:
-    return next((s["label"] for s in results["servers"] if s["key"] == key), key)
+    return next((s["label"] for s in results["servers"] if s["key"] == key), server_by_key(key).label)
 
 
 def startup(results: dict[str, Any], **criteria: Any) -> list[float]:
@@ -1588,8 +1588,14 @@ def answer(results: dict[str, Any]) -> str:
         )
 
     # The items routes: Flask's threads against FastAPI's event loop, on each database.
+    names = {
+        "GET /api/v1/items/{id}": "one item",
+        "GET /api/v1/items?limit=20": "a page",
+        "POST /api/v1/items": "create",
+    }
     for database in ("sqlite", "postgresql"):
-        shares, p99s = [], []
+        shares: dict[str, list[float]] = {}
+        p99s: list[float] = []
         for route in dict.fromkeys(r["route"] for r in select(results, kind="items")):
             for auth in (False, True):
                 for load in loads:
@@ -1599,17 +1605,18 @@ def answer(results: dict[str, Any]) -> str:
                     pa = med("p99_ms", framework="fastapi", concurrency=load, **criteria)
                     pb = med("p99_ms", framework="flask", concurrency=load, **criteria)
                     if a and b and pa and pb:
-                        shares.append(b / a)
+                        shares.setdefault(route, []).append(b / a)
                         p99s.append(pb / pa)
         if not shares:
             continue
-        flask_ahead = sum(share > 1 for share in shares)
+        every = [share for values in shares.values() for share in values]
+        flask_ahead = sum(share > 1 for share in every)
         name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[database]
+        per_route = ", ".join(f"{names.get(route, route)} {spread_times(values)}" for route, values in shares.items())
         points.append(
-            f"**Database routes on {name}** (the three items routes, auth off and on, at "
-            f"{' and '.join(map(str, loads))} connections: {len(shares)} comparisons of medians): Flask serves "
-            f"{spread_times(shares)} FastAPI's requests/s and is ahead in {flask_ahead} of {len(shares)}; "
-            f"Flask's p99 is {spread_times(p99s)} FastAPI's."
+            f"**Database routes on {name}** (Flask's requests/s over FastAPI's, medians, auth off and on, at "
+            f"{' and '.join(map(str, loads))} connections): {per_route}; Flask is ahead in {flask_ahead} of "
+            f"{len(every)} comparisons, and its p99 is {spread_times(p99s)} FastAPI's."
         )
         failed = {
             f: sum(
@@ -1691,18 +1698,21 @@ def answer(results: dict[str, Any]) -> str:
     # Flask's thread pool on the database routes: the shipped server against the same with one thread.
     alternative = select(results, kind="items", server=ALTERNATIVE_ITEMS_SERVER)
     if alternative:
-        shares = []
-        for route, database, load in {(r["route"], r["database"], r["concurrency"]) for r in alternative}:
-            criteria = {"kind": "items", "framework": "flask", "route": route, "database": database, "auth": True}
-            one = med(server=ALTERNATIVE_ITEMS_SERVER, concurrency=load, **criteria)
-            many = med(concurrency=load, **criteria)
-            if one and many:
-                shares.append(many / one)
-        ahead = sum(share > 1 for share in shares)
+        threads: dict[str, list[float]] = {}
+        for route in dict.fromkeys(r["route"] for r in alternative):
+            for load in sorted({r["concurrency"] for r in alternative}):
+                criteria = {"kind": "items", "framework": "flask", "route": route, "auth": True}
+                criteria["database"] = alternative[0]["database"]
+                one = med(server=ALTERNATIVE_ITEMS_SERVER, concurrency=load, **criteria)
+                many = med(concurrency=load, **criteria)
+                if one and many:
+                    threads.setdefault(route, []).append(many / one)
+        every = [share for values in threads.values() for share in values]
+        per_route = ", ".join(f"{names.get(route, route)} {spread_times(values)}" for route, values in threads.items())
         points.append(
-            f"**Flask's threads on the database routes:** on {alternative[0]['database']} with auth, "
-            f"{shipped('flask').label} serves {spread_times(shares)} the requests/s of the same server with one "
-            f"blocking thread (medians per route and connection count; more in {ahead} of {len(shares)})."
+            f"**Flask's threads on the database routes** ({alternative[0]['database']}, auth, medians at each "
+            f"connection count): {shipped('flask').label} serves {per_route} the requests/s of the same server with "
+            f"one blocking thread, more in {sum(share > 1 for share in every)} of {len(every)} comparisons."
         )
 
     # What the generated service costs against a bare app.
