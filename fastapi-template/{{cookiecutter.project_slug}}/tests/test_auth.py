@@ -317,3 +317,10 @@ async def test_hashing_waits_for_a_free_slot_then_answers_503(
     # Once a slot is free again, logins are answered as usual.
     response = await client.post(TOKEN, data={"username": "sam@example.com", "password": "x"})
     assert response.status_code == 401
+
+
+async def test_the_stand_in_hash_is_built_at_start_up(app: FastAPI) -> None:
+    security._dummy_hash.cache_clear()
+    async with app.router.lifespan_context(app):
+        # So the first login with an unknown email is not the slow one that tells.
+        assert security._dummy_hash.cache_info().currsize == 1

@@ -10,9 +10,6 @@ from {{ cookiecutter.project_slug }}.core.config import (
     Settings,
     get_settings,
     get_settings_or_exit,
-{%- if cookiecutter.database != 'none' %}
-    to_async_url,
-{%- endif %}
 )
 from {{ cookiecutter.project_slug }}.core.logging import JsonFormatter
 
@@ -78,51 +75,6 @@ def test_cors_origins_comma_separated_or_json(raw: str, monkeypatch: pytest.Monk
 
 def test_log_level_is_case_insensitive() -> None:
     assert load(log_level="debug").log_level == "DEBUG"
-{%- if cookiecutter.database != 'none' %}
-
-
-@pytest.mark.parametrize(
-    ("raw", "driver"),
-    [
-{%- if cookiecutter.database == 'sqlite' %}
-        ("sqlite:///app.db", "sqlite+aiosqlite"),
-        ("sqlite+aiosqlite:///app.db", "sqlite+aiosqlite"),
-{%- elif cookiecutter.database == 'postgresql' %}
-        ("postgresql://u@h/db", "postgresql+asyncpg"),
-        ("postgres://u@h/db", "postgresql+asyncpg"),
-        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg"),
-{%- else %}
-        ("mysql://u@h/db", "mysql+asyncmy"),
-        ("mariadb://u@h/db", "mysql+asyncmy"),
-        ("mysql+asyncmy://u@h/db", "mysql+asyncmy"),
-{%- endif %}
-    ],
-)
-def test_plain_database_urls_get_the_async_driver(raw: str, driver: str) -> None:
-    assert to_async_url(raw).drivername == driver
-    assert load(database_url=raw).database_url == raw
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "foo",
-        "oracle://scott:tiger-pass@db.example/orcl",
-        "mssql+pyodbc://u:tiger-pass@h/db",
-    ],
-)
-def test_an_unusable_database_url_is_one_clear_line(
-    raw: str, environment: pytest.MonkeyPatch
-) -> None:
-    environment.setenv("DATABASE_URL", raw)
-    with pytest.raises(ConfigError) as refused:
-        get_settings()
-    line = str(refused.value)
-    assert line.startswith("invalid settings: DATABASE_URL: not a URL this project can use")
-    assert "{{ 'sqlite:///' if cookiecutter.database == 'sqlite' else cookiecutter.database + '://' }}" in line
-    assert "\n" not in line
-    assert "tiger" not in line
-{%- endif %}
 
 
 def test_json_log_lines() -> None:

@@ -1,5 +1,5 @@
 import pytest
-from conftest import choose_test_database_url, same_database
+from database_server import choose_test_database_url, same_database
 
 DEVELOPMENT = "{{ 'postgresql://postgres@localhost:5432/' if cookiecutter.database == 'postgresql' else 'mysql://root@localhost:3306/' }}app"
 

@@ -7,9 +7,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
-{%- if cookiecutter.use_auth %}
-from starlette.concurrency import run_in_threadpool
-{%- endif %}
 
 {% if cookiecutter.database != 'none' -%}
 from {{ cookiecutter.project_slug }}.api.router import api_router
@@ -19,9 +16,6 @@ from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings, 
 from {{ cookiecutter.project_slug }}.core.errors import add_error_handlers
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
-{%- if cookiecutter.use_auth %}
-from {{ cookiecutter.project_slug }}.core.security import prepare_dummy_hash
-{%- endif %}
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.db.errors import add_database_error_handlers
 from {{ cookiecutter.project_slug }}.db.session import create_service_engine, create_sessionmaker
@@ -35,11 +29,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The server configures its loggers after importing the app; its access log would
     # repeat the request middleware's line, so it is switched off here, at start-up.
     logging.getLogger("uvicorn.access").disabled = True
-{%- if cookiecutter.use_auth %}
-    # Paid now rather than by the first login with an unknown email, which would be slower
-    # than the others and so tell that the email is unknown.
-    await run_in_threadpool(prepare_dummy_hash)
-{%- endif %}
     logger.info("starting in %s mode", app.state.settings.environment)
     yield
 {%- if cookiecutter.database != 'none' %}

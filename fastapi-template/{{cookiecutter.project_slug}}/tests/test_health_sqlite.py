@@ -1,0 +1,24 @@
+"""/health while the SQLite file cannot be opened, and again once it can."""
+
+from pathlib import Path
+
+from httpx import ASGITransport, AsyncClient
+
+from {{ cookiecutter.project_slug }}.core.config import Settings
+from {{ cookiecutter.project_slug }}.main import create_app
+
+
+async def test_health_unavailable_then_back(settings: Settings, tmp_path: Path) -> None:
+    missing_dir = tmp_path / "not-yet"
+    app = create_app(settings.model_copy(update={"database_url": f"sqlite:///{missing_dir}/x.db"}))
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.get("/health")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+        # The database "comes back": the same running app answers 200 again.
+        missing_dir.mkdir()
+        response = await client.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "database": "ok"}
+    await app.state.engine.dispose()
