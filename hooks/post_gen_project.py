@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import shlex
+import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path

@@ -16,6 +16,7 @@ import json
 import keyword
 import re
 import sys
+import unicodedata
 from typing import Any
 
 # Cookiecutter replaces the placeholder with the answers as JSON. ``tojson``
@@ -57,7 +58,10 @@ PROJECT_NAMES = frozenset(
         "fastapi_offline",
         "filelock",
         "flask",
+        "flask_cors",
         "flask_migrate",
+        "flask_openapi3",
+        "flask_openapi3_swagger",
         "flask_sqlalchemy",
         "granian",
         "greenlet",
@@ -134,6 +138,9 @@ STDLIB_NAMES = frozenset(sys.stdlib_module_names) | {"test"}
 SLUG_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 # Room for "_test" in a database name: PostgreSQL keeps 63 bytes, MySQL 64.
 MAX_SLUG_LENGTH = 50
+# The name lands in Python lines (the API title) that must stay within the
+# projects' line length; wide characters (CJK, emoji) count twice, as in ruff.
+MAX_NAME_WIDTH = 40
 UNSAFE_TEXT_RE = re.compile(r'["\\\x00-\x1f\x7f]')
 # A dot-atom local part, then a domain of letter-or-digit-bounded labels and a
 # letters-only top-level label.
@@ -170,6 +177,23 @@ def check_text(option: str, value: Any, *, required: bool = False) -> str | None
             "files cannot keep as typed: leave them out (use ' for quotes)."
         )
     return None
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in an editor (and to ruff): wide characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text
+    )
+
+
+def check_project_name(value: Any) -> str | None:
+    problem = check_text("project_name", value, required=True)
+    if problem is None and display_width(value) > MAX_NAME_WIDTH:
+        return (
+            f"project_name={value!r} is wider than {MAX_NAME_WIDTH} characters: give a shorter name and "
+            "put the rest in the description."
+        )
+    return problem
 
 
 def check_project_slug(value: Any) -> str | None:
@@ -234,7 +258,7 @@ def check_boolean(option: str, value: Any) -> str | None:
 def validate(context: dict[str, Any]) -> list[str]:
     """Return one message per refused answer; an empty list means all is well."""
     errors = [
-        check_text("project_name", context.get("project_name"), required=True),
+        check_project_name(context.get("project_name")),
         check_text("description", context.get("description")),
         check_text("author_name", context.get("author_name")),
         check_project_slug(context.get("project_slug")),

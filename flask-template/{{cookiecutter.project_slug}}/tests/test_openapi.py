@@ -28,7 +28,7 @@ def test_openapi_document(client: FlaskClient) -> None:
     assert response.status_code == 200
     document = response.get_json()
     assert document["openapi"].startswith("3.")
-    assert document["info"]["title"] == {{ cookiecutter.project_name | tojson }}
+    assert document["info"]["title"] == "{{ cookiecutter.project_name }}"
 
 
 def test_the_document_lists_every_contract_path_and_method(client: FlaskClient) -> None:

@@ -33,8 +33,8 @@ def test_a_bad_database_url_is_one_clear_line(url: str) -> None:
 
 
 def test_the_default_database_is_in_the_project_folder() -> None:
-    url = Settings().database_url
-    assert url == f"sqlite:///{Path(__file__).resolve().parent.parent / '{{ cookiecutter.project_slug }}.db'}"
+    expected = Path(__file__).resolve().parent.parent / "{{ cookiecutter.project_slug }}.db"
+    assert Settings().database_url == f"sqlite:///{expected}"
 
 
 def test_health_with_a_database_that_cannot_be_reached(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""The {{ cookiecutter.project_name }} package."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
 
     app = OpenAPI(
         __name__,
-        info=Info(title={{ cookiecutter.project_name | tojson }}, version={{ cookiecutter.version | tojson }}),
+        info=Info(title="{{ cookiecutter.project_name }}", version="{{ cookiecutter.version }}"),
         validation_error_callback=errors.validation_error_response,
         doc_ui=False,
     )

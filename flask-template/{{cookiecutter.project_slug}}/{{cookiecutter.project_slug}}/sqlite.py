@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from .config import Settings
 
 # In the project folder, so the database does not move with the working directory.
-DEFAULT_DATABASE_URL = f"sqlite:///{Path(__file__).resolve().parent.parent / '{{ cookiecutter.project_slug }}.db'}"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATABASE_FILE = PROJECT_DIR / "{{ cookiecutter.project_slug }}.db"
+DEFAULT_DATABASE_URL = f"sqlite:///{DATABASE_FILE}"
 # SQLite alters tables by copying them.
 MIGRATE_OPTIONS: dict[str, Any] = {"render_as_batch": True}
 # The column keeps no offset: timestamps are stored as naive UTC.

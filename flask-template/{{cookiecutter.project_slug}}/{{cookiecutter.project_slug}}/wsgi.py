@@ -1,4 +1,5 @@
-"""The WSGI entry point for servers: ``granian --interface wsgi {{ cookiecutter.project_slug }}.wsgi:app``."""
+"""The WSGI entry point for servers:
+``granian --interface wsgi {{ cookiecutter.project_slug }}.wsgi:app``."""
 
 from flask.cli import load_dotenv
 
