@@ -75,9 +75,12 @@ def user_json(user: User) -> dict[str, Any]:
 @bp.post("/register", responses={201: UserRead})
 def register(body: UserCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     email = body.email.lower()
+    # Hashed before the first query, so the transaction (and on SQLite the write lock) is
+    # not held during the deliberately slow hash; a taken email costs the same time.
+    hashed_password = hash_password(body.password)
     if db.session.execute(select(User.id).where(User.email == email)).first() is not None:
         raise APIError(409, "Email already registered")
-    user = User(email=email, hashed_password=hash_password(body.password))
+    user = User(email=email, hashed_password=hashed_password)
     db.session.add(user)
     try:
         db.session.commit()
@@ -95,6 +98,9 @@ def token(form: TokenForm) -> tuple[dict[str, Any], int, dict[str, str]]:
     # No stored email holds a NUL, and not every database accepts one in a query.
     found = None if "\x00" in email else select(User).where(User.email == email)
     user = db.session.execute(found).scalar_one_or_none() if found is not None else None
+    # Nothing to write: give the connection (and on SQLite the write lock) back before the
+    # deliberately slow password check.
+    db.session.rollback()
     if not verify_password(form.password, user.hashed_password if user else None) or user is None:
         raise APIError(401, "Incorrect email or password", BEARER)
     access_token, expires_in = create_access_token(user.id)

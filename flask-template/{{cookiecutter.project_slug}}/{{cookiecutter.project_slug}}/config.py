@@ -35,6 +35,18 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 {% if cookiecutter.database != "none" %}
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validate_default=True)
+    # Seconds any wait on the database may take (connecting, a statement, a lock) before
+    # the request answers 503.
+    database_timeout: float = Field(default=5.0, gt=0)
+    # Per worker process: workers x (pool size + overflow) must stay under the database
+    # server's connection limit; each of a worker's threads holds at most one connection.
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=5, ge=0)
+    # Waiting for a free connection under a burst is queueing, not a fault: the requests
+    # holding the connections are bounded by DATABASE_TIMEOUT.
+    database_pool_timeout: float = Field(default=10.0, gt=0)
+    database_pool_recycle: int = Field(default=1800, ge=-1)
+    database_pool_pre_ping: bool = True
 {%- endif %}
 {%- if cookiecutter.use_auth %}
     secret_key: str = ""

@@ -21,9 +21,6 @@ KEEPS_OFFSET = False
 MISSING_DATABASE_HINT = (
     "Is the server up, and was the database created (mysql -e 'CREATE DATABASE {database}')?"
 )
-# Seconds to wait for the database before giving up (the health check relies on it).
-CONNECT_TIMEOUT = 3
-
 # The schemes DATABASE_URL may use, each with the driver this project installs.
 DRIVER_SCHEMES = {
     "mysql": "mysql+pymysql",
@@ -49,6 +46,14 @@ def with_driver(url: str) -> str:
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
-    """Every option the engine is built with."""
-    # pre_ping drops connections that died while the database was away.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
+    """The driver's options: every wait on the server (connecting, sending, each answer)
+    ends after DATABASE_TIMEOUT, measured in the client, so it holds even when the server
+    stops answering altogether."""
+    timeout = settings.database_timeout
+    return {
+        "connect_args": {
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "write_timeout": timeout,
+        }
+    }

@@ -3,9 +3,12 @@ the driver and the engine's options."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, make_url
+import psycopg
+from psycopg.abc import RV, PQGen
+from sqlalchemy import DateTime, Engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
@@ -20,8 +23,8 @@ KEEPS_OFFSET = True
 MISSING_DATABASE_HINT = (
     "Is the server up, and was the database created (createdb -h HOST -U USER {database})?"
 )
-# Seconds to wait for the database before giving up (the health check relies on it).
-CONNECT_TIMEOUT = 3
+# The connect argument that BoundedConnection takes from the engine's options.
+ANSWER_TIMEOUT = "answer_timeout"
 
 # The schemes DATABASE_URL may use, each with the driver this project installs.
 DRIVER_SCHEMES = {
@@ -48,6 +51,43 @@ def with_driver(url: str) -> str:
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
-    """Every option the engine is built with."""
-    # pre_ping drops connections that died while the database was away.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
+    """The driver's options: connecting and every answer end after DATABASE_TIMEOUT."""
+    timeout = settings.database_timeout
+    # libpq takes whole seconds, two at least.
+    connect_args = {"connect_timeout": max(2, math.ceil(timeout)), ANSWER_TIMEOUT: timeout}
+    return {"connect_args": connect_args}
+
+
+class BoundedConnection(psycopg.Connection[Any]):
+    """A connection that gives up on a server that does not answer in time.
+
+    libpq has no client-side limit on a statement: `statement_timeout` is enforced by a
+    server that may be the one not answering (frozen, or cut off without a reset), and
+    the kernel keeps acknowledging its socket. So the wait itself is bounded, and a
+    connection that timed out is closed, since its state is unknown; the pool replaces it.
+    """
+
+    answer_timeout: float | None = None
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        limit = timeout if timeout is not None else self.answer_timeout
+        try:
+            return super().wait(gen, interval, limit)
+        except psycopg.OperationalError as error:
+            # psycopg raises its (private) _WaitTimeout when `limit` ran out.
+            if limit is None or "timeout" not in type(error).__name__.lower():
+                raise
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {limit:g} s"
+            ) from None
+
+
+@event.listens_for(Engine, "do_connect")
+def _connect_bounded(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    if dialect.name != "postgresql" or ANSWER_TIMEOUT not in cparams:
+        return None
+    answer_timeout = cparams.pop(ANSWER_TIMEOUT)
+    connection = BoundedConnection.connect(*cargs, **cparams)
+    connection.answer_timeout = answer_timeout
+    return connection
