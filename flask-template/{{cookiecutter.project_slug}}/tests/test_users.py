@@ -11,6 +11,7 @@ def test_me(client: FlaskClient, auth: AuthActions) -> None:
     response = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.get_json() == user
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_me_accepts_the_scheme_in_any_case(client: FlaskClient, auth: AuthActions) -> None:
