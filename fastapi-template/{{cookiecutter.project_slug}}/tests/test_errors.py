@@ -1,6 +1,8 @@
+import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,12 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from starlette.types import Message, Receive, Scope, Send
 
-from {{ cookiecutter.project_slug }}.core.logging import ThroughAppHandlers
+from {{ cookiecutter.project_slug }}.core.logging import (
+    JsonFormatter,
+    RequestLog,
+    ThroughAppHandlers,
+    request_log,
+)
 from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
 from {{ cookiecutter.project_slug }}.main import create_app
 
@@ -101,6 +108,7 @@ def test_server_records_are_handed_to_the_app_handlers(caplog: pytest.LogCapture
     assert caplog.records == [record]
 
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SERVER_CONFIG = "logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)"
 IMPORT_APP = "import {{ cookiecutter.project_slug }}.main"
 
@@ -156,3 +164,38 @@ async def test_cors_allows_configured_origins_only(app: FastAPI) -> None:
 {%- if cookiecutter.database != 'none' %}
     await cors_app.state.engine.dispose()
 {%- endif %}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_request_line_is_written_as_the_console_handler_would(
+    monkeypatch: pytest.MonkeyPatch, log_format: str
+) -> None:
+    stream = io.StringIO()
+    console = logging.StreamHandler(stream)
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    console.setFormatter(formatter)
+    log = RequestLog(request_log.logger.name)
+    log.console, log.as_json = console, log_format == "json"
+    # The console handler alone on the root logger: the line is written directly.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [console])
+    level = log.logger.level
+    log.logger.setLevel(logging.INFO)
+    try:
+        log("GET", "/health", 200, 0.4)
+    finally:
+        log.logger.setLevel(level)
+    direct = stream.getvalue()
+    record = logging.LogRecord(
+        log.logger.name, logging.INFO, "", 0, "GET /health 200 0.4ms", None, None
+    )
+    record.method, record.path, record.status, record.duration_ms = "GET", "/health", 200, 0.4
+    expected = formatter.format(record) + "\n"
+    if log_format == "json":
+        written, wanted = json.loads(direct), json.loads(expected)
+        assert written.keys() == wanted.keys()
+        assert {k: v for k, v in written.items() if k != "time"} == {
+            k: v for k, v in wanted.items() if k != "time"
+        }
+    else:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", direct[:24])
+        assert direct[24:] == expected[24:]

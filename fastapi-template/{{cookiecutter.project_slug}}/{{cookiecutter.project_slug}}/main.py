@@ -79,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
     add_error_handlers(app)
 
-    app.include_router(health.router)
+    # On the app's own route list: an included router adds a layer to every match it makes,
+    # and /health is what load balancers call most.
+    app.router.routes.extend(health.router.routes)
 {%- if cookiecutter.database != 'none' %}
     app.include_router(api_router)
 {%- endif %}

@@ -28,8 +28,8 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the route returns, rolled back if it raises."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    # A request that may write says so when its transaction begins: on SQLite it then
-    # takes the write lock up front (db/sqlite.py); other databases ignore the option.
+    # A request that may write says so when its transaction begins, for a database that
+    # must then take its write lock up front; the others ignore the option.
     writes = request.method not in READ_ONLY_METHODS
     async with sessionmaker(execution_options={"writes": writes}) as session:
         try:

@@ -3,6 +3,7 @@
 import json
 import logging
 import logging.config
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,71 @@ class ThroughAppHandlers(logging.Filter):
         return False
 
 
+class RequestLog:
+    """The one line per request: method, path, status and duration, never headers or bodies.
+
+    It is by far the most frequent record, and building and formatting a LogRecord costs
+    more than answering /health does. So while the console handler set up here is the only
+    one, the line is formatted here, as that handler would, and written under its lock. With
+    any other handler (a test's capture, one you add) it is an ordinary record.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+        self.console: logging.StreamHandler[Any] | None = None
+        self.as_json = False
+        self._second = -1
+        self._stamp = ""
+
+    def __call__(self, method: str, path: str, status: int, duration_ms: float) -> None:
+        logger = self.logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        message = f"{method} {path} {status} {duration_ms}ms"
+        console = self.console
+        if console is None or not self._console_only(console):
+            record = logging.LogRecord(logger.name, logging.INFO, "", 0, message, None, None)
+            record.method, record.path, record.status = method, path, status
+            record.duration_ms = duration_ms
+            logger.handle(record)
+            return
+        now = time.time()
+        if self.as_json:
+            fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
+            time_ = datetime.fromtimestamp(now, UTC).isoformat()
+            payload: dict[str, Any] = {"time": time_, "level": "INFO", "logger": logger.name}
+            line = json.dumps({**payload, "message": message, **fields})
+        else:
+            line = f"{self._asctime(now)} INFO {logger.name}: {message}"
+        console.acquire()
+        try:
+            console.stream.write(line + "\n")
+            console.flush()
+        finally:
+            console.release()
+
+    def _console_only(self, console: logging.Handler) -> bool:
+        node: logging.Logger | None = self.logger
+        while node is not None:
+            if node.filters or node.disabled:
+                return False
+            if node.parent is None:
+                return len(node.handlers) == 1 and node.handlers[0] is console
+            if node.handlers or not node.propagate:
+                return False
+            node = node.parent
+        return False  # pragma: no cover - the root logger ends every chain
+
+    def _asctime(self, now: float) -> str:
+        # As logging.Formatter writes %(asctime)s, with the date part made once a second.
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return f"{self._stamp},{int((now - second) * 1000):03d}"
+
+
+request_log = RequestLog("{{ cookiecutter.project_slug }}.request")
 _configured = False
 
 
@@ -80,3 +146,7 @@ def configure_logging(level: str, log_format: str) -> None:
     )
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).addFilter(ThroughAppHandlers())
+    console = logging.getLogger().handlers[0]
+    if isinstance(console, logging.StreamHandler):
+        request_log.console = console
+        request_log.as_json = log_format == "json"

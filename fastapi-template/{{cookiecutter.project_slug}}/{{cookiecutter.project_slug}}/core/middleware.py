@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.status import HTTP_413_CONTENT_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Method, path, status and duration: never headers or bodies.
-request_logger = logging.getLogger("{{ cookiecutter.project_slug }}.request")
+from {{ cookiecutter.project_slug }}.core.logging import request_log
+
 error_logger = logging.getLogger("{{ cookiecutter.project_slug }}.errors")
 
 # On every answer: no MIME sniffing, no framing by other sites, no Referer leaving the page.
@@ -105,23 +105,8 @@ class ServiceMiddleware:
 
     @staticmethod
     def _log(scope: Scope, status: int, start: float) -> None:
-        if not request_logger.isEnabledFor(logging.INFO):
-            return
         duration_ms = round((time.perf_counter() - start) * 1000, 1)
-        method, path = scope["method"], scope["path"]
-        # A ready-made record: cheaper than logger.info(), which also looks up its caller.
-        record = logging.LogRecord(
-            request_logger.name,
-            logging.INFO,
-            "",
-            0,
-            f"{method} {path} {status} {duration_ms}ms",
-            None,
-            None,
-        )
-        record.method, record.path, record.status = method, path, status
-        record.duration_ms = duration_ms
-        request_logger.handle(record)
+        request_log(scope["method"], scope["path"], status, duration_ms)
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:

@@ -98,8 +98,8 @@ def storable(text: str) -> bool:
     responses={409: {"description": EMAIL_TAKEN}},
 )
 async def register(payload: UserCreate, session: SessionDep) -> UserRead:
-    # Hashed before the first query, so the transaction (and on SQLite the write lock) is
-    # not held during the deliberately slow hash; a taken email costs the same time.
+    # Hashed before the first query, so the transaction (and any lock it takes) is not held
+    # during the deliberately slow hash; a taken email costs the same time.
     hashed = await hash_password(payload.password)
     if await session.scalar(select(User.id).where(User.email == payload.email)) is not None:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=EMAIL_TAKEN)
@@ -126,7 +126,7 @@ async def token(
     # Some databases fail on such text rather than find nothing: it is an unknown email.
     query = select(User).where(User.email == email)
     user = await session.scalar(query) if storable(email) else None
-    # Nothing to write: give the connection (and on SQLite the write lock) back before the
+    # Nothing to write: give the connection (and any lock it holds) back before the
     # deliberately slow password check.
     await session.commit()
     if user is None:
