@@ -113,9 +113,7 @@ SERVER_CONFIG = "logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)"
 IMPORT_APP = "import {{ cookiecutter.project_slug }}.main"
 
 
-# `uvicorn` configures its logging, then imports the app; `fastapi run` imports the app first.
-@pytest.mark.parametrize("steps", [(SERVER_CONFIG, IMPORT_APP), (IMPORT_APP, SERVER_CONFIG)])
-def test_server_lines_come_out_through_the_app_handler(steps: tuple[str, str]) -> None:
+def server_script(*steps: str) -> list[str]:
     script = ";".join(
         [
             "import logging, logging.config, uvicorn.config",
@@ -124,19 +122,35 @@ def test_server_lines_come_out_through_the_app_handler(steps: tuple[str, str]) -
             "logging.getLogger('uvicorn').warning('parent line')",
         ]
     )
+    return [sys.executable, "-c", script]
+
+
+def test_server_lines_come_out_through_the_app_handler() -> None:
+    # `uvicorn` configures its logging, then imports the app; `fastapi run` imports the app
+    # first. Each order in a fresh interpreter, both at once.
     environ = {**os.environ, "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "ENVIRONMENT": "test"}
-    done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
-        [sys.executable, "-c", script],
-        cwd=Path(__file__).resolve().parents[1],
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    lines = [json.loads(line) for line in done.stderr.splitlines()]
-    by_logger = {line["logger"]: line["message"] for line in lines}
-    assert by_logger["uvicorn.error"] == "server line"
-    assert by_logger["uvicorn"] == "parent line"
+    orders = {
+        "server first": server_script(SERVER_CONFIG, IMPORT_APP),
+        "app first": server_script(IMPORT_APP, SERVER_CONFIG),
+    }
+    running = {
+        order: subprocess.Popen(  # noqa: S603 - our own interpreter and a fixed script
+            command,
+            cwd=Path(__file__).resolve().parents[1],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for order, command in orders.items()
+    }
+    for order, process in running.items():
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, f"{order}: {stderr}"
+        lines = [json.loads(line) for line in stderr.splitlines()]
+        by_logger = {line["logger"]: line["message"] for line in lines}
+        assert by_logger.get("uvicorn.error") == "server line", order
+        assert by_logger.get("uvicorn") == "parent line", order
 
 
 async def test_one_log_line_per_request(
