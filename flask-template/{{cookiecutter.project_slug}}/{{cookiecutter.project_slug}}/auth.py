@@ -75,7 +75,7 @@ def user_json(user: User) -> dict[str, Any]:
 @bp.post("/register", responses={201: UserRead})
 def register(body: UserCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
     email = body.email.lower()
-    # Hashed before the first query, so the transaction (and on SQLite the write lock) is
+    # Hashed before the first query, so the transaction (and any write lock) is
     # not held during the deliberately slow hash; a taken email costs the same time.
     hashed_password = hash_password(body.password)
     if db.session.execute(select(User.id).where(User.email == email)).first() is not None:
@@ -97,8 +97,11 @@ def token(form: TokenForm) -> tuple[dict[str, Any], int, dict[str, str]]:
     ratelimit.hit("token-email", email)
     # No stored email holds a NUL, and not every database accepts one in a query.
     found = None if "\x00" in email else select(User).where(User.email == email)
+    # Logging in only reads: its transaction starts as a reader, so it never waits for a
+    # writer's lock (see the database module).
+    db.session.connection(execution_options={"writes": False})
     user = db.session.execute(found).scalar_one_or_none() if found is not None else None
-    # Nothing to write: give the connection (and on SQLite the write lock) back before the
+    # Nothing to write: give the connection (and any write lock) back before the
     # deliberately slow password check.
     db.session.rollback()
     if not verify_password(form.password, user.hashed_password if user else None) or user is None:

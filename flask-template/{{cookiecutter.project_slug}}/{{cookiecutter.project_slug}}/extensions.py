@@ -40,7 +40,7 @@ migrate = Migrate(**MIGRATE_OPTIONS)
 def init_app(app: Flask, settings: Settings) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        # SQL parameters never appear in errors or logs: they hold emails and password hashes.
+        # SQL parameters never appear in errors or logs: they hold emails and secrets.
         "hide_parameters": True,
         **pool_options(settings),
         # The driver's timeouts, from DATABASE_TIMEOUT.
@@ -54,7 +54,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def pool_options(settings: Settings) -> dict[str, Any]:
     if make_url(settings.database_url).database in (None, "", ":memory:"):
-        return {}  # an in-memory SQLite database has no pool to size
+        return {}  # an in-memory database has no pool to size
     return {
         "pool_size": settings.database_pool_size,
         "max_overflow": settings.database_max_overflow,
