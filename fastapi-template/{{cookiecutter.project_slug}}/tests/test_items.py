@@ -186,6 +186,33 @@ async def test_create_validation(
     assert {"type", "loc", "msg", "input"} <= set(error)
 
 
+@pytest.mark.parametrize("field", ["name", "description"])
+async def test_an_unpaired_surrogate_is_422_not_500(
+    client: AsyncClient, headers: Headers, field: str
+) -> None:
+    # Valid JSON, but no database can store it: refused, and the 422 still shows the input.
+    body = b'{"name": "ok", "%s": "a\\ud800"}' % field.encode()
+    response = await client.post(
+        ITEMS, content=body, headers={"Content-Type": "application/json", **headers}
+    )
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert (error["loc"], error["input"]) == (["body", field], "a\ud800")
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [(ITEMS, "GET, POST"), (f"{ITEMS}/1", "DELETE, GET, PATCH")],
+)
+async def test_405_lists_every_method_of_the_path(
+    client: AsyncClient, headers: Headers, path: str, allowed: str
+) -> None:
+    response = await client.put(path, json={}, headers=headers)
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.headers["allow"] == allowed
+
+
 async def test_malformed_json_is_422(client: AsyncClient, headers: Headers) -> None:
     response = await client.post(
         ITEMS,
