@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.core import security
 from {{ cookiecutter.project_slug }}.core.config import Settings
-from {{ cookiecutter.project_slug }}.core.rate_limit import AttemptLimiter
+from {{ cookiecutter.project_slug }}.core.ratelimit import AttemptLimiter
 from {{ cookiecutter.project_slug }}.core.security import create_access_token, decode_access_token
 
 REGISTER = "/api/v1/auth/register"

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # None means "on, except in production".
     docs_enabled: bool | None = None
     # Bytes; a larger request body is answered 413 without being read.
-    max_body_bytes: int = Field(default=1_048_576, ge=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
 {%- if cookiecutter.use_auth %}
     secret_key: str = ""
     access_token_expire_minutes: int = Field(default=30, gt=0)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.api.deps import SessionDep, SettingsDep
-from {{ cookiecutter.project_slug }}.core.rate_limit import attempt_limiter, limit_attempts
+from {{ cookiecutter.project_slug }}.core.ratelimit import attempt_limiter, limit_attempts
 from {{ cookiecutter.project_slug }}.core.security import (
     burn_verify_time,
     create_access_token,
