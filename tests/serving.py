@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,6 +68,11 @@ def serving(baked: Baked, log: Path, settings: dict[str, str], workers: int = 2)
                 pass
             assert time.monotonic() < deadline, f"{' '.join(serve)} did not answer within 60 s:\n{log.read_text()}"
             time.sleep(0.2)
+        # The first answer may come from the first worker ready; a burst on fresh connections
+        # also waits for the others, so that no test measures a worker still importing the app.
+        with ThreadPoolExecutor(4 * workers) as burst:
+            answers = list(burst.map(lambda _: httpx.get(f"{base_url}/health", timeout=60), range(4 * workers)))
+        assert all(answer.status_code == 200 for answer in answers), [a.status_code for a in answers]
         SERVER_PIDS[base_url] = process.pid
         yield base_url
     finally:

@@ -6,6 +6,7 @@ is answered 429 once LOGIN_RATE_LIMIT is spent."""
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ async def flood(base_url: str, server_pid: int) -> dict[str, Any]:
     health: list[float] = []
     peak = tree_rss(server_pid)
     deadline = time.monotonic() + SECONDS
-    limits = httpx.Limits(max_connections=CLIENTS + 1)
+    limits = httpx.Limits(max_connections=CLIENTS)
 
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
 
@@ -59,7 +60,9 @@ async def flood(base_url: str, server_pid: int) -> dict[str, Any]:
             nonlocal peak
             while time.monotonic() < deadline:
                 started = time.monotonic()
-                response = await client.get("/health")
+                # A connection of its own: the attackers' pool must not delay the probe.
+                async with httpx.AsyncClient(base_url=base_url, timeout=60) as own:
+                    response = await own.get("/health")
                 assert response.status_code == 200, response.text
                 health.append(time.monotonic() - started)
                 peak = max(peak, tree_rss(server_pid))
@@ -91,5 +94,6 @@ def test_login_flood(cookies: Any, tmp_path: Path, framework: str) -> None:
     assert result["statuses"].get(429, 0) > 0, result["statuses"]
     assert set(result["statuses"]) <= {401, 429, 503}, result["statuses"]
     assert growth < MAX_GROWTH, f"memory grew by {growth / MiB:.0f} MiB"
-    # The contract: /health keeps answering within a second during the flood.
-    assert health[len(health) // 2] < 1.0, health
+    # /health keeps answering within a second during the flood (the slowest probe gets room
+    # for a CI machine busy with other tests).
+    assert statistics.median(health) < 1.0 and max(health) < 5.0, health

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 
@@ -73,21 +75,43 @@ def test_a_bad_rate_limit_is_one_clear_line() -> None:
 def test_hashing_waits_for_a_free_slot_then_answers_503(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(security, "HASHING_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(security, "HASHING_WAIT_SECONDS", 0.05)
+    release = threading.Event()
+    busy = [security.HASHING.submit(release.wait, 30) for _ in range(security.CORES)]
+    try:
+        response = client.post(TOKEN, data={"username": "ada@example.com", "password": "guess"})
+    finally:
+        release.set()
+        for turn in busy:
+            turn.result(timeout=30)
+    assert response.status_code == 503
+    assert response.get_json() == {"detail": "Service Unavailable"}
+    assert response.headers["Retry-After"] == "1"
+    form = {"username": "ada@example.com", "password": "guess"}
+    assert client.post(TOKEN, data=form).status_code == 401  # the threads are free again
+
+
+def test_a_full_hashing_queue_answers_503_without_waiting(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Were the request to wait for a turn, it would take this long.
+    monkeypatch.setattr(security, "HASHING_WAIT_SECONDS", 60)
     taken = 0
-    while security.HASHING.acquire(blocking=False):
+    while security.ADMITTED.acquire(blocking=False):
         taken += 1
     try:
         response = client.post(TOKEN, data={"username": "ada@example.com", "password": "guess"})
     finally:
         for _ in range(taken):
-            security.HASHING.release()
-    assert taken >= 1
+            security.ADMITTED.release()
+    assert taken == 2 * security.CORES
     assert response.status_code == 503
-    assert response.get_json() == {"detail": "Service Unavailable"}
     assert response.headers["Retry-After"] == "1"
-    form = {"username": "ada@example.com", "password": "guess"}
-    assert client.post(TOKEN, data=form).status_code == 401  # the slots are free again
+
+
+def test_hashing_threads_yield_the_cpu(client: FlaskClient) -> None:
+    niceness = security.HASHING.submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=30)
+    assert niceness >= os.getpriority(os.PRIO_PROCESS, 0) + 1 or niceness == 19
 
 
 @pytest.fixture

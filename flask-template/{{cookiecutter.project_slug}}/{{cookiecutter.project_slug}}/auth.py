@@ -101,10 +101,11 @@ def token(form: TokenForm) -> tuple[dict[str, Any], int, dict[str, str]]:
     # writer's lock (see the database module).
     db.session.connection(execution_options={"writes": False})
     user = db.session.execute(found).scalar_one_or_none() if found is not None else None
-    # Nothing to write: give the connection (and any write lock) back before the
-    # deliberately slow password check.
+    user_id, hashed = (user.id, user.hashed_password) if user else (None, None)
+    # Nothing to write: give the connection back before the deliberately slow password
+    # check (the values it needs were read above: the rollback expires `user`).
     db.session.rollback()
-    if not verify_password(form.password, user.hashed_password if user else None) or user is None:
+    if not verify_password(form.password, hashed) or user_id is None:
         raise APIError(401, "Incorrect email or password", BEARER)
-    access_token, expires_in = create_access_token(user.id)
+    access_token, expires_in = create_access_token(user_id)
     return Token(access_token=access_token, expires_in=expires_in).model_dump(), 200, NO_STORE

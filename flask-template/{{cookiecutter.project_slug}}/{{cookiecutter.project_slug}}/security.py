@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from flask import current_app, g, request
@@ -33,9 +36,25 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
 # Each Argon2 hash takes 64 MiB and a core for a while: at most one per core at a time,
-# so that a flood of logins queues, then is refused, instead of exhausting memory.
-HASHING = threading.BoundedSemaphore(os.cpu_count() or 1)
+# in threads of their own at a lower CPU priority, and as many requests again waiting for
+# a turn. A flood beyond that is refused at once (503), so that it neither exhausts memory
+# nor starves the requests that do not hash (`/health` included) of threads or CPU.
+CORES = os.cpu_count() or 1
+HASHING_NICENESS = 10
+ADMITTED = threading.BoundedSemaphore(2 * CORES)
 HASHING_WAIT_SECONDS = 10
+
+
+def _lower_priority() -> None:
+    # On Linux the nice value belongs to the thread, and Argon2's own threads inherit it.
+    with suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
+HASHING = ThreadPoolExecutor(
+    CORES, thread_name_prefix="password-hashing", initializer=_lower_priority
+)
+T = TypeVar("T")
 BUSY = APIError(503, "Service Unavailable", {"Retry-After": "1"})
 
 
@@ -62,25 +81,30 @@ def _hasher() -> PasswordHash:
     return hasher
 
 
-def hash_password(password: str) -> str:
-    if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+def _in_turn(work: Callable[..., T], *args: Any) -> T:
+    """Run ``work`` on a hashing thread; 503 when the queue is full or the wait too long."""
+    if not ADMITTED.acquire(blocking=False):
         raise BUSY
     try:
-        return _hasher().hash(password)
+        turn = HASHING.submit(work, *args)
+        try:
+            return turn.result(timeout=HASHING_WAIT_SECONDS)
+        except TimeoutError:
+            turn.cancel()
+            raise BUSY from None
     finally:
-        HASHING.release()
+        ADMITTED.release()
+
+
+def hash_password(password: str) -> str:
+    return _in_turn(_hasher().hash, password)
 
 
 def verify_password(password: str, hashed: str | None) -> bool:
     """Check ``password``; with no user (``hashed`` None) spend the same time and fail."""
-    if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
-        raise BUSY
-    try:
-        # A dummy verification, so an unknown email takes as long as a wrong password.
-        dummy: str = current_app.extensions["password_dummy_hash"]
-        matches = _hasher().verify(password, hashed or dummy)
-    finally:
-        HASHING.release()
+    # A dummy verification, so an unknown email takes as long as a wrong password.
+    dummy: str = current_app.extensions["password_dummy_hash"]
+    matches = _in_turn(_hasher().verify, password, hashed or dummy)
     return matches and hashed is not None
 
 

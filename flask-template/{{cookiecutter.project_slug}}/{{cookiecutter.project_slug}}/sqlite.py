@@ -73,5 +73,7 @@ def _begin_sqlite(connection: Connection) -> None:
     processes on one machine are fine; several machines writing one file are not."""
     if connection.dialect.name != "sqlite":
         return
-    writes = has_request_context() and request.method not in READ_ONLY_METHODS
+    # A view may say otherwise with the execution option `writes` (logging in only reads).
+    by_method = has_request_context() and request.method not in READ_ONLY_METHODS
+    writes = connection.get_execution_options().get("writes", by_method)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
