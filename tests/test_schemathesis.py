@@ -26,7 +26,7 @@ from tests.serving import serving
 
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 MAX_EXAMPLES = 25
-MAX_SECONDS = 20
+MAX_SECONDS = 12
 SEED = 20261124
 ST = str(Path(sys.executable).parent / "st")
 
