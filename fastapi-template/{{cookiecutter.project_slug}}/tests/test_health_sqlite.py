@@ -8,8 +8,9 @@ from {{ cookiecutter.project_slug }}.core.config import Settings
 from {{ cookiecutter.project_slug }}.main import create_app
 
 
-async def test_health_unavailable_then_back(settings: Settings, tmp_path: Path) -> None:
-    missing_dir = tmp_path / "not-yet"
+async def test_health_unavailable_then_back(settings: Settings) -> None:
+    # Beside the test database, a folder that does not exist yet.
+    missing_dir = Path(settings.database_url.removeprefix("sqlite:///")).parent / "not-yet"
     app = create_app(settings.model_copy(update={"database_url": f"sqlite:///{missing_dir}/x.db"}))
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
         response = await client.get("/health")
