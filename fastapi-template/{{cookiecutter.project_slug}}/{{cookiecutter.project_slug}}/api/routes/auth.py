@@ -126,7 +126,7 @@ async def token(
     # Some databases fail on such text rather than find nothing: it is an unknown email.
     query = select(User).where(User.email == email)
     # Logging in only reads: its transaction starts as a reader, so it never waits for a
-    # writer's lock (db/sqlite.py).
+    # writer's lock.
     await session.connection(execution_options={"writes": False})
     user = await session.scalar(query) if storable(email) else None
     # Nothing to write: give the connection (and any lock it holds) back before the
