@@ -18,7 +18,7 @@ def create_engine(url: URL | str, *, timeout: float | None = None, **kwargs: Any
     """An engine whose every wait on the database ends after `timeout` seconds.
 
     No `timeout` (migrations, test set-up) bounds connecting only. SQL parameters never
-    appear in errors or logs: they can hold emails and password hashes.
+    appear in errors or logs: they can hold personal data and secrets.
     """
     engine = create_async_engine(
         url, hide_parameters=True, connect_args=dialect.connect_args(timeout), **kwargs
