@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
 from flask_openapi3_swagger.plugins import RegisterPlugin as SwaggerUI
+from granian.utils.proxies import wrap_wsgi_with_proxy_headers
 
 from . import {% if cookiecutter.use_auth %}auth, {% endif %}errors, {% if cookiecutter.database != "none" %}extensions, {% endif %}health, {% if cookiecutter.database != "none" %}items, {% endif %}logs{% if cookiecutter.use_auth %}, ratelimit, security, users{% endif %}
 from .config import Settings
@@ -51,6 +52,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
 
     logs.init_app(app)
     errors.init_app(app)
+    if settings.forwarded_allow_ips:
+        # Behind a reverse proxy every request comes from the proxy: the client's address
+        # (which the login rate limit counts by) and scheme are those the proxy forwards,
+        # believed only from the addresses listed. Granian, the production server, ships
+        # the wrapper.
+        app.wsgi_app = wrap_wsgi_with_proxy_headers(  # type: ignore[method-assign]
+            app.wsgi_app, trusted_hosts=settings.forwarded_allow_ips
+        )
     app.after_request(add_security_headers)
     if settings.cors_origins:
         CORS(app, origins=settings.cors_origins)

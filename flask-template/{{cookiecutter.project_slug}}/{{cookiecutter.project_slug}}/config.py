@@ -62,6 +62,9 @@ class Settings(BaseModel):
     # None means "on, except in production".
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (comma-separated IPs or networks, "*" for any); empty: none.
+    forwarded_allow_ips: str = ""
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None) -> Settings:
