@@ -15,7 +15,7 @@ from {{ cookiecutter.project_slug }}.api.routes import health
 from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings, get_settings_or_exit
 from {{ cookiecutter.project_slug }}.core.errors import add_error_handlers
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
-from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware
+from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware, TrustedProxies
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.db.errors import add_database_error_handlers
 from {{ cookiecutter.project_slug }}.db.session import create_service_engine, create_sessionmaker
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Added last, so it wraps the others and answers for any error they let through.
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.forwarded_allow_ips:
+        app.add_middleware(TrustedProxies, trusted_hosts=settings.forwarded_allow_ips)
     add_error_handlers(app)
 
     # On the app's own route list: an included router adds a layer to every match it makes,

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = None
     # Bytes; a larger request body is answered 413 without being read.
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (comma-separated IPs or networks, "*" for any); empty: none.
+    forwarded_allow_ips: str = ""
 {%- if cookiecutter.use_auth %}
     secret_key: str = ""
     access_token_expire_minutes: int = Field(default=30, gt=0)

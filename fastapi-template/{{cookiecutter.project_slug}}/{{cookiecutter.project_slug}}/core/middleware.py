@@ -8,6 +8,7 @@ class rather than a stack of them, because every layer costs every request.
 import logging
 import time
 
+from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.exceptions import HTTPException
 from starlette.status import HTTP_413_CONTENT_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -114,3 +115,16 @@ async def _answer(send: Send, status: int, detail: str) -> None:
     headers = [_JSON, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class TrustedProxies:
+    """Behind a reverse proxy every request comes from the proxy: the client's address
+    (which the login rate limit counts by) and scheme become those the proxy forwards in
+    X-Forwarded-For and X-Forwarded-Proto, believed only from FORWARDED_ALLOW_IPS. Granian,
+    the production server, ships the wrapper that does it."""
+
+    def __init__(self, app: ASGIApp, trusted_hosts: str) -> None:
+        self.handle = wrap_asgi_with_proxy_headers(app, trusted_hosts=trusted_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handle(scope, receive, send)
