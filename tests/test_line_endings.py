@@ -29,10 +29,14 @@ def windows_clone(source: Path, target: Path) -> Path:
 
 
 def files_with_crlf(root: Path) -> list[str]:
+    """Text files holding a CRLF; binary files (with a NUL byte, as git decides) are not text."""
     return sorted(
         str(path.relative_to(root))
         for path in root.rglob("*")
-        if path.is_file() and ".git" not in path.relative_to(root).parts and b"\r\n" in path.read_bytes()
+        if path.is_file()
+        and ".git" not in path.relative_to(root).parts
+        and b"\r\n" in (data := path.read_bytes())
+        and b"\0" not in data
     )
 
 

@@ -46,8 +46,12 @@ def new_item(data: ItemCreate) -> Item:
 {%- endif %}
 
 
-def find_item(item_id: int) -> Item:
-    found = db.session.execute(select(Item).where(Item.id == item_id, *visible_items()))
+def find_item(item_id: int, *, changing: bool = False) -> Item:
+    """The item, or 404. One about to be changed or deleted is locked as it is read (FOR
+    UPDATE), so two requests racing on it are served one after the other: the second sees
+    the first's result (a deleted item is a 404), instead of failing on a row that vanished."""
+    query = select(Item).where(Item.id == item_id, *visible_items())
+    found = db.session.execute(query.with_for_update() if changing else query)
     item = found.scalar_one_or_none()
     if item is None:
         raise APIError(404, "Item not found")
@@ -93,7 +97,7 @@ def get_item(path: ItemPath) -> dict[str, Any]:
 
 @bp.patch("/<item_id>", responses={200: ItemRead})
 def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
-    item = find_item(path.item_id)
+    item = find_item(path.item_id, changing=True)
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     db.session.commit()
@@ -102,6 +106,6 @@ def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
 
 @bp.delete("/<item_id>", responses={204: None})
 def delete_item(path: ItemPath) -> tuple[str, int]:
-    db.session.delete(find_item(path.item_id))
+    db.session.delete(find_item(path.item_id, changing=True))
     db.session.commit()
     return "", 204

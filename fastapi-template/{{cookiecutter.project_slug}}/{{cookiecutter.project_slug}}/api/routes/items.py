@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import func, select
 
-from {{ cookiecutter.project_slug }}.api.deps import {% if cookiecutter.use_auth %}CurrentUser, {% endif %}SessionDep
+from {{ cookiecutter.project_slug }}.api.deps import READ_ONLY_METHODS, {% if cookiecutter.use_auth %}CurrentUser, {% endif %}SessionDep
 from {{ cookiecutter.project_slug }}.db.models import Item
 from {{ cookiecutter.project_slug }}.db.types import MAX_ID
 from {{ cookiecutter.project_slug }}.schemas.item import ItemCreate, ItemPage, ItemRead, ItemUpdate
@@ -16,11 +16,16 @@ ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 async def get_item(
     item_id: ItemId,
     session: SessionDep,
+    request: Request,
 {%- if cookiecutter.use_auth %}
     user: CurrentUser,
 {%- endif %}
 ) -> Item:
-    item = await session.get(Item, item_id)
+    # An item about to be changed or deleted is locked as it is read (FOR UPDATE), so two
+    # requests racing on it are served one after the other: the second sees the first's
+    # result (a deleted item is a 404), instead of failing on a row that vanished.
+    changing = request.method not in READ_ONLY_METHODS
+    item = await session.get(Item, item_id, with_for_update=changing)
 {%- if cookiecutter.use_auth %}
     # Someone else's item answers like a missing one: its existence is not the caller's business.
     if item is None or item.owner_id != user.id:
@@ -87,13 +92,14 @@ async def update_item(
     item_id: ItemId,
     payload: ItemUpdate,
     session: SessionDep,
+    request: Request,
 {%- if cookiecutter.use_auth %}
     user: CurrentUser,
 {%- endif %}
 ) -> ItemRead:
     # Not RequestedItem: dependencies run before the body is validated, and a bad body
     # must be 422 whether or not the item exists.
-    item = await get_item(item_id, session{% if cookiecutter.use_auth %}, user{% endif %})
+    item = await get_item(item_id, session, request{% if cookiecutter.use_auth %}, user{% endif %})
     for field, value in payload.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     await session.flush()
