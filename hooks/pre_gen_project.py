@@ -136,8 +136,9 @@ PROJECT_NAMES = frozenset(
 STDLIB_NAMES = frozenset(sys.stdlib_module_names) | {"test"}
 
 SLUG_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
-# Room for "_test" in a database name: PostgreSQL keeps 63 bytes, MySQL 64.
-MAX_SLUG_LENGTH = 50
+# The slug is written into the projects' import lines, which must stay within their
+# line length of 100 (and "_test" must fit in a database name: PostgreSQL keeps 63 bytes).
+MAX_SLUG_LENGTH = 28
 # The name lands in Python lines (the API title) that must stay within the
 # projects' line length; wide characters (CJK, emoji) count twice, as in ruff.
 MAX_NAME_WIDTH = 40
@@ -205,8 +206,8 @@ def check_project_slug(value: Any) -> str | None:
         )
     if len(value) > MAX_SLUG_LENGTH:
         return (
-            f"{shown} is longer than {MAX_SLUG_LENGTH} characters, too long for the database names "
-            "derived from it: pick a shorter name."
+            f"{shown} is longer than {MAX_SLUG_LENGTH} characters, too long for the generated "
+            "code's import lines: pick a shorter name."
         )
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         return f"{shown} is a Python keyword: pick another name, for example '{value}_service'."

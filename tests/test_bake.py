@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.baking import DATABASES, FRAMEWORKS, SERVER_DATABASES, Baked, bake, project_env, run
+from tests.baking import DATABASES, FRAMEWORKS, SERVER_DATABASES, Baked, bake, load_hook, project_env, run
 from tests.checks import manifest_paths, traces, unrendered
 
 COMBINATIONS = [
@@ -91,3 +91,14 @@ def test_peripheral_option(cookies: Any, framework: str, answers: dict[str, Any]
     baked = bake(cookies, framework, **answers)
     check_layout(baked)
     check_project(baked, mypy_cache, None)
+
+
+@pytest.mark.parametrize(("framework", "database"), list(product(FRAMEWORKS, DATABASES)))
+def test_the_longest_slug_allowed_keeps_the_code_within_its_line_length(
+    cookies: Any, framework: str, database: str
+) -> None:
+    """The slug is written into import lines: at the hook's limit they must still pass ruff."""
+    longest = "s" * load_hook("pre_gen_project").MAX_SLUG_LENGTH
+    baked = bake(cookies, framework, project_slug=longest, database=database, use_auth=database != "none")
+    run(["ruff", "check", "--no-cache", "."], baked.path, project_env())
+    run(["ruff", "format", "--check", "--no-cache", "."], baked.path, project_env())
