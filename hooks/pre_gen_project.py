@@ -33,21 +33,33 @@ OLDEST_PYTHON = (3, 11)
 # tests/test_hooks.py fails when an installed import name is missing here.
 PROJECT_NAMES = frozenset(
     {
+        "aiosmtpd",
         "aiosqlite",
         "alembic",
+        "amqp",
         "annotated_doc",
         "annotated_types",
         "anyio",
         "argon2",
+        "asgiref",
         "ast_serialize",
         "asyncmy",
         "asyncpg",
+        "attr",
+        "attrs",
+        "billiard",
         "blinker",
+        "celery",
         "certifi",
         "cffi",
         "cfgv",
+        "charset_normalizer",
         "click",
+        "click_didyoumean",
+        "click_plugins",
+        "click_repl",
         "coverage",
+        "dateutil",
         "deprecated",
         "distlib",
         "dns",
@@ -63,6 +75,8 @@ PROJECT_NAMES = frozenset(
         "flask_openapi3",
         "flask_openapi3_swagger",
         "flask_sqlalchemy",
+        "google",
+        "googleapis_common_protos",
         "granian",
         "greenlet",
         "gunicorn",
@@ -72,10 +86,12 @@ PROJECT_NAMES = frozenset(
         "httpx",
         "identify",
         "idna",
+        "importlib_metadata",
         "iniconfig",
         "itsdangerous",
         "jinja2",
         "jwt",
+        "kombu",
         "librt",
         "limits",
         "mako",
@@ -94,8 +110,11 @@ PROJECT_NAMES = frozenset(
         "platformdirs",
         "pluggy",
         "pre_commit",
+        "prometheus_client",
+        "prompt_toolkit",
         "psycopg",
         "psycopg_binary",
+        "public",
         "pwdlib",
         "py",
         "pycparser",
@@ -110,10 +129,13 @@ PROJECT_NAMES = frozenset(
         "python_discovery",
         "python_multipart",
         "redis",
+        "requests",
         "rich",
         "rich_toolkit",
         "ruff",
+        "sentry_sdk",
         "shellingham",
+        "six",
         "sniffio",
         "sqlalchemy",
         "starlette",
@@ -121,14 +143,19 @@ PROJECT_NAMES = frozenset(
         "typer",
         "typing_extensions",
         "typing_inspection",
+        "tzlocal",
+        "urllib3",
         "uvicorn",
         "uvloop",
+        "vine",
         "virtualenv",
         "watchfiles",
+        "wcwidth",
         "websockets",
         "werkzeug",
         "wrapt",
         "yaml",
+        "zipp",
     }
 )
 
@@ -270,11 +297,29 @@ def validate(context: dict[str, Any]) -> list[str]:
         check_choice("ci", context.get("ci"), CI_CHOICES),
         check_boolean("use_auth", context.get("use_auth")),
         check_boolean("use_docker", context.get("use_docker")),
+        check_boolean("use_worker", context.get("use_worker", False)),
+        check_boolean("use_observability", context.get("use_observability", False)),
+        check_boolean("use_kubernetes", context.get("use_kubernetes", False)),
     ]
     if context.get("use_auth") is True and context.get("database") == "none":
         errors.append(
             "use_auth=true needs a database to keep users, but database='none': "
             "choose database=sqlite, postgresql or mysql, or set use_auth=false."
+        )
+    if context.get("use_worker") is True and context.get("use_auth") is not True:
+        errors.append(
+            "use_worker=true needs use_auth=true: the worker's example job is the welcome email "
+            "sent after a user registers; set use_auth=true (with a database) or use_worker=false."
+        )
+    if context.get("use_kubernetes") is True and context.get("use_docker") is not True:
+        errors.append(
+            "use_kubernetes=true needs use_docker=true: the manifests run the project's image; "
+            "set use_docker=true or use_kubernetes=false."
+        )
+    if context.get("use_kubernetes") is True and context.get("database") == "sqlite":
+        errors.append(
+            "use_kubernetes=true cannot run database='sqlite': replicas on several nodes cannot "
+            "share one SQLite file; choose database=postgresql, mysql or none, or set use_kubernetes=false."
         )
     return [error for error in errors if error]
 

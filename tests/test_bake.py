@@ -17,6 +17,25 @@ COMBINATIONS = [
     for framework, database, use_auth in product(FRAMEWORKS, DATABASES, (True, False))
     if not (database == "none" and use_auth)
 ]
+# The optional capabilities baked on (their declined side is every combination above):
+# the worker with each database it applies to, observability with a file, a server and no
+# database, Kubernetes with the server databases and without one, and each option declined
+# beside the others chosen.
+CAPABILITIES: tuple[dict[str, Any], ...] = (
+    {"database": "sqlite", "use_auth": True, "use_worker": True, "use_observability": True},
+    {"database": "postgresql", "use_auth": True, "use_worker": True, "use_observability": True, "use_kubernetes": True},
+    {"database": "mysql", "use_auth": True, "use_worker": True, "use_kubernetes": True},
+    {"database": "none", "use_auth": False, "use_observability": True, "use_kubernetes": True},
+)
+WITH_CAPABILITIES = [
+    pytest.param(
+        framework,
+        answers,
+        id=f"{framework}-{answers['database']}-"
+        + "-".join(k.removeprefix("use_") for k, v in answers.items() if v is True),
+    )
+    for framework, answers in product(FRAMEWORKS, CAPABILITIES)
+]
 # Options that add no Python: one at a time on top of the defaults.
 ONE_AT_A_TIME: tuple[dict[str, Any], ...] = ({"use_docker": False}, {"ci": "gitlab"}, {"ci": "none"})
 PERIPHERAL = [
@@ -81,6 +100,18 @@ def test_combination(
 ) -> None:
     test_url = database_url(database) if database in SERVER_DATABASES else None
     baked = bake(cookies, framework, database=database, use_auth=use_auth)
+    check_layout(baked)
+    check_project(baked, mypy_cache, test_url)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("framework", "answers"), WITH_CAPABILITIES)
+def test_capabilities(
+    cookies: Any, framework: str, answers: dict[str, Any], mypy_cache: Path, database_url: Any
+) -> None:
+    database = answers["database"]
+    test_url = database_url(database) if database in SERVER_DATABASES else None
+    baked = bake(cookies, framework, **answers)
     check_layout(baked)
     check_project(baked, mypy_cache, test_url)
 

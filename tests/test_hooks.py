@@ -160,9 +160,27 @@ def test_auth_without_database_is_refused() -> None:
     assert error.startswith("use_auth=true needs a database") and "use_auth=false" in error
 
 
+def test_worker_without_auth_is_refused() -> None:
+    (error,) = refusals(database="sqlite", use_auth=False, use_worker=True)
+    assert error.startswith("use_worker=true needs use_auth=true") and "use_worker=false" in error
+
+
+def test_kubernetes_without_docker_is_refused() -> None:
+    (error,) = refusals(database="postgresql", use_docker=False, use_kubernetes=True)
+    assert error.startswith("use_kubernetes=true needs use_docker=true") and "use_kubernetes=false" in error
+
+
+def test_kubernetes_with_sqlite_is_refused() -> None:
+    (error,) = refusals(database="sqlite", use_docker=True, use_kubernetes=True)
+    assert error.startswith("use_kubernetes=true cannot run database='sqlite'") and "postgresql" in error
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
+        ("use_worker", "no", "use_worker='no' is not a yes/no answer"),
+        ("use_observability", 1, "use_observability=1 is not a yes/no answer"),
+        ("use_kubernetes", "true", "use_kubernetes='true' is not a yes/no answer"),
         ("database", "oracle", "database='oracle' is not one of the choices"),
         ("ci", "jenkins", "ci='jenkins' is not one of the choices"),
         ("use_auth", "yes", "use_auth='yes' is not a yes/no answer"),

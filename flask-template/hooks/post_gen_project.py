@@ -81,6 +81,12 @@ def prune(project_dir: Path, paths: Iterable[str], missing_ok: bool = False) -> 
         else:
             continue
         removed.append(target)
+        # A folder that held only declined pieces goes with them (deploy/ without kubernetes/).
+        parent = target.parent
+        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            removed.append(parent)
+            parent = parent.parent
     return removed
 
 
