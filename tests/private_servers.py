@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.serving import free_port
@@ -43,6 +43,9 @@ class PrivateServer:
     stop: list[str]
     user: str
     log: Path
+    # The processes that started the server (runuser when the suite runs as root). runuser
+    # stops itself when its child is stopped, so it is resumed with the server and reaped.
+    launchers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def freeze(self) -> None:
         """SIGSTOP the server and its workers: connections stay open, nothing answers."""
@@ -52,6 +55,21 @@ class PrivateServer:
     def thaw(self) -> None:
         for pid in [self.pid, *_children(self.pid)]:
             os.kill(pid, signal.SIGCONT)
+        for launcher in self.launchers:
+            if launcher.poll() is None:
+                launcher.send_signal(signal.SIGCONT)
+
+    def reap(self) -> None:
+        """After the server stopped: wait for the processes that started it."""
+        for launcher in self.launchers:
+            if launcher.poll() is None:
+                launcher.send_signal(signal.SIGCONT)
+            try:
+                launcher.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+                launcher.wait(timeout=10)
+        self.launchers.clear()
 
     def shut_down(self) -> None:
         if self.kind == "postgresql":
@@ -65,7 +83,8 @@ class PrivateServer:
         raise AssertionError(f"the private {self.kind} server did not stop")
 
     def start_again(self) -> None:
-        self.pid = _launch(self.start, self.user, self.port, self.log)
+        self.reap()
+        self.pid = _launch(self)
 
 
 def _as(user: str, command: list[str]) -> list[str]:
@@ -82,10 +101,14 @@ def _wait_for_port(port: int, log: Path) -> None:
     raise AssertionError(f"the private server on port {port} did not start:\n{log.read_text()[-3000:]}")
 
 
-def _launch(command: list[str], user: str, port: int, log: Path) -> int:
-    with log.open("a") as out:
-        process = subprocess.Popen(_as(user, command), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    _wait_for_port(port, log)
+def _launch(server: PrivateServer) -> int:
+    """Start ``server.start`` as its user; return the server's pid."""
+    with server.log.open("a") as out:
+        process = subprocess.Popen(
+            _as(server.user, server.start), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server.launchers.append(process)
+    _wait_for_port(server.port, server.log)
     # runuser execs nothing: the server is its child.
     children = _children(process.pid)
     return children[0] if children and os.geteuid() == 0 else process.pid
@@ -132,7 +155,7 @@ def private_postgres() -> Iterator[PrivateServer]:
     server = PrivateServer(
         "postgresql", port, f"postgresql://postgres@127.0.0.1:{port}/postgres", 0, start, stop, user, log
     )
-    server.pid = _launch(start, user, port, log)
+    server.pid = _launch(server)
     psql = [str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
     subprocess.run(_as(user, [*psql, "-c", "CREATE DATABASE app"]), check=True, capture_output=True, timeout=60)
     server.url = f"postgresql://postgres@127.0.0.1:{port}/app"
@@ -142,6 +165,7 @@ def private_postgres() -> Iterator[PrivateServer]:
         with suppress(ProcessLookupError):
             server.thaw()
         subprocess.run(stop, capture_output=True, timeout=60, check=False)
+        server.reap()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -178,7 +202,7 @@ def private_mariadb() -> Iterator[PrivateServer]:
         "--innodb-buffer-pool-size=16M",
     ]
     server = PrivateServer("mysql", port, "", 0, start, [], user, log)
-    server.pid = _launch(start, user, port, log)
+    server.pid = _launch(server)
     server.stop = ["kill", "-TERM", str(server.pid)]
     client = ["mariadb", "-h", "127.0.0.1", "-P", str(port), "-u", "root"]
     subprocess.run([*client, "-e", "CREATE DATABASE app"], check=True, capture_output=True, timeout=60)
@@ -193,4 +217,5 @@ def private_mariadb() -> Iterator[PrivateServer]:
             if not Path(f"/proc/{server.pid}").exists():
                 break
             time.sleep(0.1)
+        server.reap()
         shutil.rmtree(root, ignore_errors=True)

@@ -9,7 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -44,17 +44,27 @@ def commands(baked: Baked, port: int, workers: int = 2) -> tuple[list[str] | Non
     return (migrate if has_db else None), serve
 
 
-@contextmanager
-def serving(baked: Baked, log: Path, settings: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """Migrate, start the server, wait for `/health` to answer 200; yield its base URL."""
-    port = free_port()
-    migrate, serve = commands(baked, port, workers)
-    env = project_env(**settings)
-    if migrate:
-        run(migrate, baked.path, env)
-    with log.open("w") as out:
+def migrate(baked: Baked, settings: dict[str, str]) -> None:
+    """The project's schema command, once (a deployment runs it before its replicas start)."""
+    migrate_command, _ = commands(baked, 0)
+    if migrate_command:
+        run(migrate_command, baked.path, project_env(**settings))
+
+
+def start_server(
+    baked: Baked, log: Path, settings: dict[str, str], port: int, workers: int = 2
+) -> subprocess.Popen[bytes]:
+    """Start the production server on ``port`` (no migration), in a process group of its own,
+    appending to ``log``; return once ``/health`` answers 200 from every worker."""
+    _, serve = commands(baked, port, workers)
+    with log.open("a") as out:
         process = subprocess.Popen(
-            serve, cwd=baked.path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            serve,
+            cwd=baked.path,
+            env=project_env(**settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -73,16 +83,40 @@ def serving(baked: Baked, log: Path, settings: dict[str, str], workers: int = 2)
         with ThreadPoolExecutor(4 * workers) as burst:
             answers = list(burst.map(lambda _: httpx.get(f"{base_url}/health", timeout=60), range(4 * workers)))
         assert all(answer.status_code == 200 for answer in answers), [a.status_code for a in answers]
+    except BaseException:
+        stop_server(process)
+        raise
+    return process
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL to the whole group if it has not ended within 30 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait(timeout=10)
+    # The leader has gone; no worker of its group may outlive it.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, 9)
+
+
+@contextmanager
+def serving(baked: Baked, log: Path, settings: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """Migrate, start the server, wait for `/health` to answer 200; yield its base URL."""
+    port = free_port()
+    migrate(baked, settings)
+    log.write_text("")
+    process = start_server(baked, log, settings, port, workers)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
         SERVER_PIDS[base_url] = process.pid
         yield base_url
     finally:
         SERVER_PIDS.pop(base_url, None)
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=10)
+        stop_server(process)
 
 
 def secret_key(baked: Baked) -> str:
