@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ HEADLINE_CONCURRENCY = 32
 SLOW_CLIENT_BOUND_SECONDS = 3.0
 WRK_TIMEOUT = "10s"
 SEED_ITEMS = 20
+# The replicas row: this many replicas at most behind HAProxy, driven at this many connections.
+REPLICA_COUNTS = (1, 2, 3)
+REPLICA_CONCURRENCY = 64
+REPLICA_ROUTE = "GET /api/v1/items/{id}"
 # Settings a developer's shell may carry that must not reach the served projects.
 PROJECT_SETTINGS = (
     "DATABASE_URL",
@@ -643,6 +648,8 @@ class Plan:
     test_suites: bool
     smoke: bool
     working_tree: bool
+    replicas: bool = True  # the replicas row (PostgreSQL, HAProxy)
+    only_replicas: bool = False  # that row alone
     notes: list[str] = field(default_factory=list)
 
     def seconds(self, concurrency: int) -> int:
@@ -655,7 +662,11 @@ class Plan:
         per_app = sum(self.seconds(c) + 0.5 for c in self.concurrencies)
         health = sum(per_app * (3 if s.shipped else 2) for s in self.servers)
         database = (len(FRAMEWORKS) * len(self.databases) * len(self.auths) + 1) * 3 * per_app
-        per_repeat = health + database + (130 if self.test_suites else 30)
+        # The replicas row: three replicas and HAProxy started per framework (about 25 s), then one run per count.
+        replicas = len(FRAMEWORKS) * (25 + len(REPLICA_COUNTS) * (self.duration + 1.5)) if self.replicas else 0
+        if self.only_replicas:
+            return (self.repeat * replicas + 20) / 60
+        per_repeat = health + database + replicas + (130 if self.test_suites else 30)
         return (self.repeat * per_repeat + self.bakes * 2 * 0.3) / 60
 
 
@@ -887,6 +898,185 @@ def items_session(
         PROCESSES.stop(served.process)
 
 
+# --- replicas behind HAProxy ----------------------------------------------------------
+
+HAPROXY_CONFIG = """\
+global
+    nbthread 1
+    stats socket {socket} mode 600 level admin
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout check 3s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure
+
+frontend api
+    bind 127.0.0.1:{port}
+    default_backend replicas
+
+backend replicas
+    balance roundrobin
+    option httpchk GET /health
+    http-check expect status 200
+    default-server check inter 500ms fall 2 rise 2
+{servers}
+"""
+
+
+class Balancer:
+    """HAProxy in front of the replicas; the servers not measured are put in maintenance."""
+
+    def __init__(self, ports: list[int], work: Path) -> None:
+        self.port = free_port()
+        self.socket = work / f"haproxy-{self.port}.sock"
+        self.names = [f"r{index + 1}" for index in range(len(ports))]
+        servers = "\n".join(f"    server {name} 127.0.0.1:{port}" for name, port in zip(self.names, ports, strict=True))
+        config = work / f"haproxy-{self.port}.cfg"
+        config.write_text(HAPROXY_CONFIG.format(socket=self.socket, port=self.port, servers=servers))
+        self.log = work / "logs" / f"haproxy-{self.port}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = PROCESSES.spawn([haproxy_binary(), "-db", "-f", str(config)], work, dict(os.environ), self.log)
+        deadline = time.monotonic() + 30
+        while True:  # until its admin socket answers
+            if self.process.poll() is not None:
+                raise RuntimeError(f"haproxy exited {self.process.returncode}:\n{tail(self.log)}")
+            with contextlib.suppress(OSError):
+                self.command("show info")
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"haproxy's admin socket did not answer within 30 s:\n{tail(self.log)}")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self, line: str) -> str:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.socket))
+            sock.sendall(line.encode() + b"\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        return data.decode()
+
+    def statuses(self) -> dict[str, str]:
+        lines = self.command("show stat").lstrip("# ").splitlines()
+        head = lines[0].split(",")
+        rows = [dict(zip(head, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {
+            row["svname"]: row["status"] for row in rows if row["pxname"] == "replicas" and row["svname"] in self.names
+        }
+
+    def use(self, count: int) -> None:
+        """Send to the first ``count`` replicas only; wait until HAProxy sees exactly those UP."""
+        for index, name in enumerate(self.names):
+            self.command(f"set server replicas/{name} state {'ready' if index < count else 'maint'}")
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"haproxy exited {self.process.returncode}:\n{tail(self.log)}")
+            with contextlib.suppress(OSError, IndexError):
+                statuses = self.statuses()
+                if [statuses.get(name) == "UP" for name in self.names] == [i < count for i in range(len(self.names))]:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"HAProxy did not see {count} replica(s) UP within 30 s: {self.statuses()}")
+            time.sleep(0.1)
+
+
+def haproxy_binary() -> str:
+    return shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+
+def haproxy_version() -> str:
+    with contextlib.suppress(OSError, RuntimeError):
+        _, output = bounded([haproxy_binary(), "-v"], timeout=10)
+        words = output.split()  # "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
+        return words[2] if len(words) > 2 and words[1] == "version" else "unknown"
+    return "unknown"
+
+
+def measure_replicas(
+    plan: Plan,
+    repeat: int,
+    projects: dict[tuple[str, str, bool], Project],
+    work: Path,
+    postgres: Postgres,
+    recorder: Recorder,
+) -> None:
+    """Throughput through HAProxy with 1, 2 and 3 replicas of each framework's service."""
+    frameworks = list(FRAMEWORKS) if repeat % 2 == 0 else list(reversed(FRAMEWORKS))
+    for framework in frameworks:
+        recorder.attempt(
+            f"replicas of {framework} behind HAProxy",
+            functools.partial(
+                replicas_session, plan, repeat, projects[(framework, "postgresql", True)], work, postgres, recorder
+            ),
+        )
+
+
+def replicas_session(
+    plan: Plan, repeat: int, project: Project, work: Path, postgres: Postgres, recorder: Recorder
+) -> None:
+    server = shipped(project.framework)
+    # The same settings for every replica, as a deployment gives them: one database, one secret.
+    env = project_env(
+        project.path, ENVIRONMENT="production", DATABASE_URL=postgres.create(), SECRET_KEY=secrets.token_hex(32)
+    )
+    migrate(project, env)  # once, before the replicas start
+    replicas: list[Served] = []
+    balancer: Balancer | None = None
+    try:
+        # Started side by side, as a deployment would; a replica that fails to start fails the session.
+        with ThreadPoolExecutor(max(REPLICA_COUNTS)) as starting:
+            started = [
+                starting.submit(serve, server, f"replica{i + 1}", project.target, project.path, env, work, plan.workers)
+                for i in range(max(REPLICA_COUNTS))
+            ]
+        failed = [error for error in (future.exception() for future in started) if error is not None]
+        replicas.extend(future.result() for future in started if future.exception() is None)
+        if failed:
+            raise failed[0]
+        token = login(replicas[0].url)
+        item_id = seed(replicas[0].url, token)
+        balancer = Balancer([served.port for served in replicas], work)
+        script = wrk_script(work, token=token)
+        path = f"/api/v1/items/{item_id}"
+        counts = REPLICA_COUNTS if repeat % 2 == 0 else tuple(reversed(REPLICA_COUNTS))
+        balancer.use(max(REPLICA_COUNTS))
+        wrk(f"{balancer.url}{path}", REPLICA_CONCURRENCY, plan.warmup, script, replicas[0].process.pid)
+        for count in counts:
+            balancer.use(count)
+            result = wrk(f"{balancer.url}{path}", REPLICA_CONCURRENCY, plan.duration, script, replicas[0].process.pid)
+            recorder.run(
+                kind="replicas",
+                framework=project.framework,
+                server=server.key,
+                app="generated",
+                route=REPLICA_ROUTE,
+                database="postgresql",
+                auth=True,
+                concurrency=REPLICA_CONCURRENCY,
+                replicas=count,
+                repeat=repeat,
+                **result,
+            )
+            say(
+                f"  {project.framework:7} {count} replica(s) x {plan.workers} worker behind HAProxy "
+                f"c={REPLICA_CONCURRENCY} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:7.1f} ms  "
+                f"errors {result['errors']}"
+            )
+    finally:
+        PROCESSES.stop_many([served.process for served in replicas] + ([balancer.process] if balancer else []))
+
+
 def time_test_suite(project: Project, into: list[float]) -> None:
     """Time the project's own tests (``pytest``, as its README runs them) and append the seconds to ``into``."""
     env = project_env(project.path)
@@ -942,7 +1132,11 @@ def check_tools() -> None:
 def measure(plan: Plan, out: Path) -> dict[str, Any]:
     check_tools()
     postgres: Postgres | None = None
-    if "postgresql" in plan.databases:
+    if plan.replicas and not Path(haproxy_binary()).exists():
+        plan.replicas = False
+        plan.notes.append("Replicas row left out: HAProxy is not installed (sudo apt-get install -y haproxy).")
+        say(plan.notes[-1])
+    if "postgresql" in plan.databases or plan.replicas:
         candidate = Postgres()
         problem = candidate.problem()
         if problem:
@@ -950,6 +1144,12 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
             say(plan.notes[-1])
         else:
             postgres = candidate
+    if plan.replicas and postgres is None:
+        plan.replicas = False
+        plan.notes.append("Replicas row left out: it runs on PostgreSQL, which did not answer.")
+        say(plan.notes[-1])
+    if plan.only_replicas and not plan.replicas:
+        raise SystemExit("the replicas row cannot run here: " + " ".join(plan.notes))
     meta: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": machine(postgres),
@@ -964,9 +1164,14 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
         say(f"baking the templates of the {meta['templates']} into {work}")
         projects: dict[tuple[str, str, bool], Project] = {}
         for framework in FRAMEWORKS:
+            if plan.replicas:
+                projects[(framework, "postgresql", True)] = bake_project(framework, "postgresql", True, work)
+            if plan.only_replicas:
+                continue
             for database in plan.databases:
                 for auth in plan.auths:
-                    projects[(framework, database, auth)] = bake_project(framework, database, auth, work)
+                    if (framework, database, auth) not in projects:
+                        projects[(framework, database, auth)] = bake_project(framework, database, auth, work)
             for database, auth in (("sqlite", True), ("none", False)):
                 if (framework, database, auth) not in projects:
                     projects[(framework, database, auth)] = bake_project(framework, database, auth, work)
@@ -977,6 +1182,11 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
         for framework, source in BARE_APPS.items():
             (bare / f"bare_{framework}.py").write_text(source)
         for repeat in range(plan.repeat):
+            if plan.replicas and postgres is not None:
+                say(f"repeat {repeat + 1}/{plan.repeat}: 1, 2 and 3 replicas behind HAProxy")
+                measure_replicas(plan, repeat, projects, work, postgres, recorder)
+            if plan.only_replicas:
+                continue
             say(f"repeat {repeat + 1}/{plan.repeat}: /health under every server")
             measure_health(plan, repeat, projects, work, recorder)
             say(f"repeat {repeat + 1}/{plan.repeat}: items routes under the shipped servers")
@@ -1007,6 +1217,20 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
         "smoke": plan.smoke,
         "notes": plan.notes,
     }
+    if plan.replicas:
+        meta["replicas_run"] = {
+            "started": meta["started"],
+            "minutes": meta["minutes"],
+            "load_average_at_start": meta["machine"]["load_average_at_start"],
+            "load_average_at_end": meta["machine"]["load_average_at_end"],
+            "repeat": plan.repeat,
+            "duration_s": plan.duration,
+            "workers": plan.workers,
+            "concurrency": REPLICA_CONCURRENCY,
+            "haproxy": haproxy_version(),
+            "postgresql": meta["machine"].get("postgresql"),
+            "separate": plan.only_replicas,
+        }
     results = {
         "meta": meta,
         "servers": [
@@ -1096,6 +1320,13 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
                 for c in CONCURRENCIES
             }
         summary["winners"][framework] = winners(results, framework)
+        runs = select(results, kind="replicas", framework=framework)
+        if runs:
+            one = {"kind": "replicas", "framework": framework, "replicas": 1}
+            summary.setdefault("replicas_over_one", {})[framework] = {
+                str(n): span(ratios(results, {**one, "replicas": n}, one))
+                for n in sorted({run["replicas"] for run in runs})
+            }
     return summary
 
 
@@ -1355,6 +1586,7 @@ def body(results: dict[str, Any], chart: str, level: str) -> list[str]:
         "",
         *items_table(results),
         "",
+        *replicas_text(results, level),
         f"{level} Baking, start-up, tests",
         "",
         *other_timings(results),
@@ -1367,6 +1599,72 @@ def body(results: dict[str, Any], chart: str, level: str) -> list[str]:
         "",
         *failures_text(results, level),
     ]
+
+
+def replicas_text(results: dict[str, Any], level: str) -> list[str]:
+    """The replicas row: its table, and what its ratios mean here and elsewhere."""
+    runs = select(results, kind="replicas")
+    if not runs:
+        return []
+    run = results["meta"].get("replicas_run", {})
+    workers = run.get("workers", 1)
+    ratios_of = results["summary"].get("replicas_over_one", {})
+    lines = [
+        f"{level} Replicas behind HAProxy",
+        "",
+        f"`{REPLICA_ROUTE}` with a bearer token, through HAProxy {run.get('haproxy', '')} (roundrobin, health "
+        f"checks on `/health`) at {run.get('concurrency', REPLICA_CONCURRENCY)} connections, with 1, 2 and 3 "
+        f"replicas of the shipped server ({workers} worker each) that share one PostgreSQL database and one "
+        f"`SECRET_KEY`; the schema migrated once before they start. *{TIMES} one replica* is requests/s over "
+        f"those of one replica in the same repeat (min{DASH}max over "
+        f"{run.get('repeat', '?')} repeat(s) of {run.get('duration_s', '?')} s; run of {run.get('started', '?')}"
+        + (", measured separately from the rest of this page" if run.get("separate") else "")
+        + f", load average {run.get('load_average_at_start', 0):.1f} at its start).",
+        "",
+        f"| framework | replicas | req/s | {TIMES} one replica | p50 / p99 ms | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for framework in FRAMEWORKS:
+        for count in sorted({r["replicas"] for r in runs if r["framework"] == framework}):
+            chosen = select(results, kind="replicas", framework=framework, replicas=count)
+            ratio = ratios_of.get(framework, {}).get(str(count))
+            lines.append(
+                f"| {TITLES[framework]} | {count} | {spread([r['rps'] for r in chosen])} | "
+                f"{ratio_text(ratio) + TIMES if ratio else DASH} | "
+                f"{spread([r['p50_ms'] for r in chosen])} / {spread([r['p99_ms'] for r in chosen])} | "
+                f"{sum(r['errors'] for r in chosen)} |"
+            )
+    cores = results["meta"]["machine"].get("cores") or "?"
+    measured = "; ".join(
+        f"{TITLES[f]} " + ", ".join(f"{n} replicas {ratio_text(pair)}{TIMES}" for n, pair in by_n.items() if n != "1")
+        for f, by_n in ratios_of.items()
+    )
+    lines += [
+        "",
+        f"What these ratios mean ({measured}): the replicas, HAProxy, PostgreSQL and wrk all share this "
+        f"machine's {cores} cores. One replica with {workers} worker uses at most {workers} core(s); a second "
+        "replica can only have what PostgreSQL, HAProxy and wrk leave of the other cores, so on a quiet machine "
+        "the ratio for two stays well under 2; a third replica has no core of its own and only takes turns with "
+        "the others. "
+        "What the row shows is that replicas behind a balancer share the load without errors; it is not the "
+        "factor a cluster would give. Where each replica has cores of its own and the load generator runs "
+        "elsewhere, throughput grows nearly in proportion to the replicas until a shared part sets the limit: "
+        "the database first (every replica opens up to `DATABASE_POOL_SIZE` + `DATABASE_MAX_OVERFLOW` "
+        "connections per worker, which must stay under the server's `max_connections`), then the balancer. "
+        "The row runs on PostgreSQL because replicas that scale out share a database server: a SQLite file "
+        "cannot be shared between machines, and its single writer would measure its lock, not the replicas.",
+        "",
+    ]
+    load = run.get("load_average_at_start", 0.0)
+    if isinstance(cores, int) and load > cores:
+        lines[-1:-1] = [
+            "",
+            f"This row was measured with a load average of {load:.1f} on {cores} cores: other work held most of "
+            "the CPU, and the scheduler shares it per process, so every replica process added took a larger "
+            "slice from that work. Ratios above what the cores allow (near 2 for three replicas) measure that, "
+            "not scaling; on a quiet machine expect them lower.",
+        ]
+    return lines
 
 
 def failures_text(results: dict[str, Any], level: str) -> list[str]:
@@ -1522,9 +1820,10 @@ def readme_section(results: dict[str, Any], out: Path) -> str:
         "`--duration` and `--repeat` to trade time for precision):",
         "",
         "```bash",
-        "sudo apt-get install -y wrk        # the load generator (Debian/Ubuntu)",
+        "sudo apt-get install -y wrk haproxy   # the load generator and the balancer (Debian/Ubuntu)",
         "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt",
         ".venv/bin/python benchmarks/run.py --readme",
+        ".venv/bin/python benchmarks/run.py --only-replicas --readme   # the replicas row alone, merged in",
         "```",
         "",
         *body(results, f"{relative}/results.png", "###"),
@@ -1759,6 +2058,17 @@ def with_section(text: str, section: str) -> str:
     return text[: match.end()] + section + "\n\n" + text[match.end() :]
 
 
+def merge_replicas(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The earlier results with their replicas row replaced by the one just measured."""
+    previous["runs"] = [r for r in previous["runs"] if r.get("kind") != "replicas"] + select(new, kind="replicas")
+    previous["meta"]["replicas_run"] = new["meta"]["replicas_run"]
+    previous["failures"] = [f for f in previous.get("failures", []) if not f["what"].startswith("replicas of")] + new[
+        "failures"
+    ]
+    previous["summary"] = summarise(previous)
+    return previous
+
+
 def positive(text: str) -> int:
     try:
         value = int(text)
@@ -1781,7 +2091,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--working-tree", action="store_true", help="bake the templates as they are on disk, not as last committed"
     )
-    parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out")
+    parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out (and the replicas row)")
+    parser.add_argument(
+        "--only-replicas",
+        action="store_true",
+        help="measure only the replicas row; merge it into <out>/results.json when that exists",
+    )
     return parser.parse_args(argv)
 
 
@@ -1808,6 +2123,8 @@ def main(argv: list[str] | None = None) -> int:
         test_suites=not smoke,
         smoke=smoke,
         working_tree=args.working_tree,
+        replicas=not args.no_postgres,
+        only_replicas=args.only_replicas,
     )
     if smoke:
         plan.notes.append("Smoke run: a subset of servers, one concurrency, SQLite only, no test-suite timing.")
@@ -1823,8 +2140,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         PROCESSES.stop_all()
+    if args.only_replicas and (out / "results.json").exists():
+        results = merge_replicas(json.loads((out / "results.json").read_text()), results)
     write_outputs(results, out, args.readme)
-    say(f"\nwrote {out}/results.json, results.md, results.png ({results['meta']['minutes']:.1f} minutes)\n")
+    minutes = results["meta"]["replicas_run"]["minutes"] if args.only_replicas else results["meta"]["minutes"]
+    say(f"\nwrote {out}/results.json, results.md, results.png ({minutes:.1f} minutes)\n")
     say("\n".join(headline(results)))
     if results["failures"]:
         say(f"\n{len(results['failures'])} measurement(s) failed: see results.md, 'What could not be measured'")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.baking import ROOT
+from tests.baking import ROOT, server_problem
 
 COMMAND = ROOT / "benchmarks" / "run.py"
 
@@ -86,6 +86,16 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
             if s["app"] == "generated" and "slow_clients" in s
         )
 
+    # The replicas row runs where HAProxy and PostgreSQL do (.ci/run has both, and requires the database).
+    haproxy = shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()
+    postgres = server_problem("postgresql") is None or os.environ.get("REQUIRE_DB_SERVERS") == "1"
+    if haproxy and postgres:
+        for framework in ("fastapi", "flask"):
+            counts = {run["replicas"] for run in measured(runs, kind="replicas", framework=framework)}
+            assert counts == {1, 2, 3}, f"replicas row of {framework}: {counts}"
+            assert set(results["summary"]["replicas_over_one"][framework]) == {"1", "2", "3"}
+        assert "Replicas behind HAProxy" in (tmp_path / "results.md").read_text()
+
     table = (tmp_path / "results.md").read_text()
     for title in ("FastAPI", "Flask"):
         rows = [line for line in table.splitlines() if line.startswith(f"| {title} |")]
@@ -101,3 +111,23 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert not Path(work.group(1)).exists(), "the command left its working folder behind"
     assert not processes_under(work.group(1)), "the command left processes running"
     assert readme_section() == section_before, "a smoke run must not rewrite the README's benchmark section"
+
+
+@pytest.mark.slow
+def test_the_observability_cost_benchmark_measures_both_templates(tmp_path: Path) -> None:
+    """benchmarks/observability.py serves each template with the option on and off and
+    prints a ratio for each; a broken bake, start-up or wrk run makes it exit non-zero."""
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed (apt-get install -y wrk; .ci/run installs it)")
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "observability.py"), "--smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    for title in ("FastAPI", "Flask"):
+        assert re.search(rf"^  {title} +none +\d+\.\d\d-\d+\.\d\d \(median \d+\.\d\d\)$", output, re.MULTILINE), output
+    assert not list(tmp_path.iterdir()), "--smoke writes no results"
