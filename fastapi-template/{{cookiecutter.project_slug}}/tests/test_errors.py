@@ -13,6 +13,8 @@ from httpx import ASGITransport, AsyncClient
 from starlette.types import Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.core.logging import (
+    TEXT_FORMAT,
+    ContextFilter,
     JsonFormatter,
     RequestLog,
     ThroughAppHandlers,
@@ -108,7 +110,6 @@ def test_server_records_are_handed_to_the_app_handlers(caplog: pytest.LogCapture
     assert caplog.records == [record]
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SERVER_CONFIG = "logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)"
 IMPORT_APP = "import {{ cookiecutter.project_slug }}.main"
 
@@ -188,6 +189,7 @@ def test_the_request_line_is_written_as_the_console_handler_would(
     console = logging.StreamHandler(stream)
     formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     console.setFormatter(formatter)
+    console.addFilter(ContextFilter())
     log = RequestLog(request_log.logger.name)
     log.console, log.as_json = console, log_format == "json"
     # The console handler alone on the root logger: the line is written directly.
@@ -203,6 +205,7 @@ def test_the_request_line_is_written_as_the_console_handler_would(
         log.logger.name, logging.INFO, "", 0, "GET /health 200 0.4ms", None, None
     )
     record.method, record.path, record.status, record.duration_ms = "GET", "/health", 200, 0.4
+    assert console.filter(record)
     expected = formatter.format(record) + "\n"
     if log_format == "json":
         written, wanted = json.loads(direct), json.loads(expected)

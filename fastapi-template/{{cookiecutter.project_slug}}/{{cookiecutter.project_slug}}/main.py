@@ -18,7 +18,13 @@ from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware, TrustedProxies
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.db.errors import add_database_error_handlers
+{%- if cookiecutter.use_observability %}
+from {{ cookiecutter.project_slug }}.db.observability import observe_engine
+{%- endif %}
 from {{ cookiecutter.project_slug }}.db.session import create_service_engine, create_sessionmaker
+{%- endif %}
+{%- if cookiecutter.use_observability %}
+from {{ cookiecutter.project_slug }}.observability import observe
 {%- endif %}
 
 logger = logging.getLogger(__name__)
@@ -79,6 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.forwarded_allow_ips:
         app.add_middleware(TrustedProxies, trusted_hosts=settings.forwarded_allow_ips)
+{%- if cookiecutter.use_observability %}
+    # Last: the request id and the metrics wrap every other layer.
+    observe(app, settings)
+{%- if cookiecutter.database != 'none' %}
+    observe_engine(app)
+{%- endif %}
+{%- endif %}
     add_error_handlers(app)
 
     # On the app's own route list: an included router adds a layer to every match it makes,

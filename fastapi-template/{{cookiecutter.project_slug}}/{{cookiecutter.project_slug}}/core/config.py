@@ -2,7 +2,7 @@
 
 import json
 import logging
-{%- if cookiecutter.use_auth %}
+{%- if cookiecutter.use_auth or cookiecutter.use_observability %}
 import os
 {%- endif %}
 from functools import lru_cache
@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 {%- endif %}
 )
-{%- if cookiecutter.database != 'none' %}
+{%- if cookiecutter.database != 'none' or cookiecutter.use_observability %}
 from pydantic_core import PydanticCustomError
 {%- endif %}
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -149,6 +149,103 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://")):
             raise PydanticCustomError(
                 "redis_url", "not a Redis URL; write it as redis://host:6379/0 (or rediss://)"
+            )
+        return value
+{%- endif %}
+{%- if cookiecutter.use_observability %}
+
+    # The Prometheus metrics listener's port, apart from the API's; 0: no metrics.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    # prometheus_client's own variable, which it reads from the process environment only:
+    # an empty directory shared by the worker processes, so that a scrape sums them all.
+    prometheus_multiproc_dir: str = ""
+    # The standard OpenTelemetry variables; no endpoint: no spans are made.
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = "{{ cookiecutter.project_slug }}"
+    otel_traces_exporter: Literal["otlp", "console", "none"] = "otlp"
+    # Empty: no Sentry.
+    sentry_dsn: str = ""
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _check_multiproc_dir(cls, value: str) -> str:
+        if not value:
+            return value
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != value:
+            raise PydanticCustomError(
+                "prometheus_multiproc_dir",
+                "prometheus_client reads it from the environment only: export it, not in .env",
+            )
+        # Missing is fine (the service creates it; commands other than the server never need
+        # it), but not something else in its place.
+        if os.path.exists(value) and not os.path.isdir(value):
+            raise PydanticCustomError(
+                "prometheus_multiproc_dir", "not a directory; name an empty directory"
+            )
+        return value
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _check_otlp_endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise PydanticCustomError(
+                "otel_exporter_otlp_endpoint",
+                "not an OTLP/HTTP endpoint; write it as http://collector:4318",
+            )
+        return value
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _check_sentry_dsn(cls, value: str) -> str:
+        from sentry_sdk.utils import BadDsn, Dsn
+
+        if value:
+            try:
+                Dsn(value)
+            except BadDsn:
+                raise PydanticCustomError(
+                    "sentry_dsn", "not a Sentry DSN; copy it from the project's settings"
+                ) from None
+        return value
+{%- endif %}
+
+{%- if cookiecutter.use_worker %}
+
+    # The Celery broker: redis://host:6379/0, or amqp://user:pass@host:5672// for RabbitMQ.
+    broker_url: str = "redis://localhost:6379/0"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    # Seconds any wait on the mail server may take (connecting, each reply).
+    smtp_timeout: float = Field(default=10.0, gt=0)
+    mail_from: str = "noreply@localhost"
+    # How often the worker's beat looks for outbox rows that are still unsent.
+    outbox_drain_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        # Redis and RabbitMQ, the brokers the worker is tested with; memory:// keeps the
+        # jobs inside the publishing process (tests only).
+        schemes = ("redis://", "rediss://", "amqp://", "amqps://", "pyamqp://", "memory://")
+        if not value.startswith(schemes):
+            raise PydanticCustomError(
+                "broker_url",
+                "not a broker URL; write it as redis://host:6379/0 or amqp://user:pass@host:5672//",
+            )
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        # "noreply@example.com" or "Name <noreply@example.com>"; never a header break.
+        address = value.rsplit("<", 1)[-1].removesuffix(">")
+        local, _, domain = address.rpartition("@")
+        if not local or not domain or " " in address or any(c in value for c in "\r\n"):
+            raise PydanticCustomError(
+                "mail_from", "not an email address; write it as noreply@example.com"
             )
         return value
 {%- endif %}

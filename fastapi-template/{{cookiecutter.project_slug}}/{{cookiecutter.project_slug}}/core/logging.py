@@ -4,9 +4,23 @@ import json
 import logging
 import logging.config
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+{%- if cookiecutter.use_observability %}
 
+from {{ cookiecutter.project_slug }}.observability.request_id import current_request_id
+
+# Read into every record at the console handler (and into every request line): the id of
+# the request the record was made in, "-" outside one.
+CONTEXT: dict[str, Callable[[], str]] = {"request_id": current_request_id}
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+{%- else %}
+
+# Attributes read into every record at the console handler (and into every request line).
+CONTEXT: dict[str, Callable[[], str]] = {}
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+{%- endif %}
 # Attributes every LogRecord has; anything else was passed through `extra=`.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -27,6 +41,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the CONTEXT attributes to each record the handler it is on writes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, read in CONTEXT.items():
+            if not hasattr(record, name):
+                setattr(record, name, read())
+        return True
 
 
 class ThroughAppHandlers(logging.Filter):
@@ -72,13 +96,15 @@ class RequestLog:
             logger.handle(record)
             return
         now = time.time()
+        context = {name: read() for name, read in CONTEXT.items()}
         if self.as_json:
             fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
             time_ = datetime.fromtimestamp(now, UTC).isoformat()
             payload: dict[str, Any] = {"time": time_, "level": "INFO", "logger": logger.name}
-            line = json.dumps({**payload, "message": message, **fields})
+            line = json.dumps({**payload, "message": message, **fields, **context})
         else:
-            line = f"{self._asctime(now)} INFO {logger.name}: {message}"
+            head = {"asctime": self._asctime(now), "levelname": "INFO", "name": logger.name}
+            line = TEXT_FORMAT % {**head, "message": message, **context}
         console.acquire()
         try:
             console.stream.write(line + "\n")
@@ -124,14 +150,16 @@ def configure_logging(level: str, log_format: str) -> None:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {
-                "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                "text": {"format": TEXT_FORMAT},
                 "json": {"()": JsonFormatter},
             },
+            "filters": {"context": {"()": ContextFilter}},
             "handlers": {
                 "console": {
                     "class": "logging.StreamHandler",
                     "formatter": formatter,
                     "stream": "ext://sys.stderr",
+                    "filters": ["context"],
                 }
             },
             "root": {"handlers": ["console"], "level": level},

@@ -12,6 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from {{ cookiecutter.project_slug }}.api.deps import SessionDep, SettingsDep
+{%- if cookiecutter.use_worker %}
+from {{ cookiecutter.project_slug }}.api.outbox import OutboxDep
+{%- endif %}
 from {{ cookiecutter.project_slug }}.core.ratelimit import attempt_limiter, limit_attempts
 from {{ cookiecutter.project_slug }}.core.security import (
     burn_verify_time,
@@ -97,7 +100,7 @@ def storable(text: str) -> bool:
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": EMAIL_TAKEN}},
 )
-async def register(payload: UserCreate, session: SessionDep) -> UserRead:
+async def register(payload: UserCreate, session: SessionDep{% if cookiecutter.use_worker %}, outbox: OutboxDep{% endif %}) -> UserRead:
     # Hashed before the first query, so the transaction (and any lock it takes) is not held
     # during the deliberately slow hash; a taken email costs the same time.
     hashed = await hash_password(payload.password)
@@ -110,6 +113,10 @@ async def register(payload: UserCreate, session: SessionDep) -> UserRead:
     except IntegrityError:
         # Two registrations raced past the check above; the unique index decided.
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=EMAIL_TAKEN) from None
+{%- if cookiecutter.use_worker %}
+    # Committed with the user or not at all; published once the commit is done.
+    await outbox.welcome_email(user)
+{%- endif %}
     return UserRead.model_validate(user)
 
 
