@@ -1,9 +1,18 @@
 """Fixtures after Flask's tutorial: ``app``, ``client`` and ``runner``{% if cookiecutter.use_auth %}, and ``auth``{% endif %}."""
 
 from __future__ import annotations
-{% if cookiecutter.database != "none" %}
+
+{% if cookiecutter.use_observability and cookiecutter.database != "none" -%}
+import os
 from collections.abc import Iterator
-{% endif %}
+
+{% elif cookiecutter.use_observability -%}
+import os
+
+{% elif cookiecutter.database != "none" -%}
+from collections.abc import Iterator
+
+{% endif -%}
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -50,4 +59,11 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+{%- endif %}
+{%- if cookiecutter.use_observability %}
+
+
+# Whatever the environment or .env says, the tests send nothing to Sentry or a collector,
+# and importing the WSGI module (test_config does) opens no metrics port.
+os.environ.update(METRICS_PORT="0", SENTRY_DSN="", OTEL_EXPORTER_OTLP_ENDPOINT="")
 {%- endif %}

@@ -21,6 +21,10 @@ def make_config(**overrides: Any) -> dict[str, Any]:
         # Cheap Argon2 for speed; production keeps the library's defaults.
         "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
 {%- endif %}
+{%- if cookiecutter.use_worker %}
+        # Jobs queue in this process's memory: the tests touch no broker unless they say so.
+        "BROKER_URL": "memory://",
+{%- endif %}
     }
     config.update(overrides)
     return config

@@ -12,7 +12,31 @@ from flask_openapi3 import Info, OpenAPI
 from flask_openapi3_swagger.plugins import RegisterPlugin as SwaggerUI
 from granian.utils.proxies import wrap_wsgi_with_proxy_headers
 
-from . import {% if cookiecutter.use_auth %}auth, {% endif %}errors, {% if cookiecutter.database != "none" %}extensions, {% endif %}health, {% if cookiecutter.database != "none" %}items, {% endif %}logs{% if cookiecutter.use_auth %}, ratelimit, security, users{% endif %}
+from . import (
+{%- if cookiecutter.use_auth %}
+    auth,
+{%- endif %}
+    errors,
+{%- if cookiecutter.database != "none" %}
+    extensions,
+{%- endif %}
+    health,
+{%- if cookiecutter.database != "none" %}
+    items,
+{%- endif %}
+{%- if cookiecutter.use_worker %}
+    jobs,
+{%- endif %}
+    logs,
+{%- if cookiecutter.use_observability %}
+    observability,
+{%- endif %}
+{%- if cookiecutter.use_auth %}
+    ratelimit,
+    security,
+    users,
+{%- endif %}
+)
 from .config import Settings
 
 # Every answer carries these (the contract's "Limits and failures").
@@ -75,12 +99,18 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
     app.register_api(auth.bp)
     app.register_api(users.bp)
 {%- endif %}
+{%- if cookiecutter.use_worker %}
+    jobs.celery_init_app(app, settings)
+{%- endif %}
     # The document flask-openapi3 builds from the views and their models.
     app.add_url_rule("/openapi.json", "openapi", lambda: app.api_doc)
     if settings.show_docs:
         # Swagger UI from the flask-openapi3-swagger package's own files: no CDN.
         app.register_blueprint(SwaggerUI.register(doc_url="/openapi.json"), url_prefix="/docs")
         app.add_url_rule("/docs", "docs", lambda: redirect("/docs/swagger"))
+{%- if cookiecutter.use_observability %}
+    observability.init_app(app, settings)
+{%- endif %}
     return app
 
 

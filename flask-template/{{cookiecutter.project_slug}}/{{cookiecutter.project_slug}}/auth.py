@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import ratelimit
+from . import {% if cookiecutter.use_worker %}outbox, {% endif %}ratelimit
 from .errors import APIError
 from .extensions import db
 from .models import User
@@ -82,6 +82,10 @@ def register(body: UserCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
         raise APIError(409, "Email already registered")
     user = User(email=email, hashed_password=hashed_password)
     db.session.add(user)
+{%- if cookiecutter.use_worker %}
+    # Committed with the user, or not at all; its job is published after the commit.
+    outbox.add(outbox.WELCOME_EMAIL, {"email": email})
+{%- endif %}
     try:
         db.session.commit()
     except IntegrityError as error:  # registered concurrently since the check above

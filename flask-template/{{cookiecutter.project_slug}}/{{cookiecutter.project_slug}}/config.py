@@ -7,6 +7,9 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+{%- if cookiecutter.use_worker %}
+from email.utils import parseaddr
+{%- endif %}
 from typing import Any, Literal
 
 from flask import current_app
@@ -56,6 +59,19 @@ class Settings(BaseModel):
     # Empty: rate-limit counters live in each process; a redis:// URL shares them.
     redis_url: str = ""
 {%- endif %}
+{%- if cookiecutter.use_worker %}
+    # Background jobs (tasks.py): the queue, and the mail server of the welcome email.
+    broker_url: str = "redis://localhost:6379/0"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_timeout: float = Field(default=10.0, gt=0)
+    mail_from: str = "noreply@localhost"
+    # How often the worker's beat publishes the jobs whose broker was away when committed.
+    outbox_drain_seconds: float = Field(default=30.0, gt=0)
+{%- endif %}
     cors_origins: list[str] = Field(default_factory=list)
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
@@ -65,6 +81,17 @@ class Settings(BaseModel):
     # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (comma-separated IPs or networks, "*" for any); empty: none.
     forwarded_allow_ips: str = ""
+{%- if cookiecutter.use_observability %}
+    # Prometheus metrics on a port of their own, never the API's; 0 turns the listener off.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    # prometheus_client reads it from the environment itself; checked here so that a
+    # directory that is missing stops the start instead of the first request.
+    prometheus_multiproc_dir: str = ""
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = "{{ cookiecutter.project_slug }}"
+    otel_traces_exporter: Literal["otlp", "console", "none"] = "otlp"
+    sentry_dsn: str = ""
+{%- endif %}
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -97,6 +124,22 @@ class Settings(BaseModel):
                 return json.loads(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
+{%- if cookiecutter.use_observability %}
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def existing_directory(cls, value: str) -> str:
+        if value and not os.path.isdir(value):
+            raise ValueError(f"{value!r} is not a directory (create it empty before the start)")
+        return value
+
+    @field_validator("otel_exporter_otlp_endpoint", "sentry_dsn")
+    @classmethod
+    def http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+{%- endif %}
 
     @field_validator("log_level")
     @classmethod
@@ -105,6 +148,27 @@ class Settings(BaseModel):
         if not isinstance(logging.getLevelNamesMapping().get(level), int):
             raise ValueError(f"unknown log level {value!r}")
         return level
+{%- if cookiecutter.use_worker %}
+
+    @field_validator("broker_url")
+    @classmethod
+    def supported_broker_url(cls, value: str) -> str:
+        scheme, separator, _ = value.partition("://")
+        if not separator or scheme not in ("redis", "rediss", "amqp", "amqps", "memory"):
+            raise ValueError(
+                "expected a URL like redis://localhost:6379/0 or amqp://guest:guest@localhost:5672//"
+            )
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def has_an_address(cls, value: str) -> str:
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(
+                "expected an address like noreply@example.com or Name <noreply@example.com>"
+            )
+        return value
+{%- endif %}
 
     @property
     def show_docs(self) -> bool:

@@ -9,8 +9,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
+{%- if cookiecutter.use_observability %}
+
+from .observability import add_request_id_to_log_records
+{%- endif %}
 
 request_logger = logging.getLogger("{{ cookiecutter.project_slug }}.request")
+{%- if cookiecutter.use_observability %}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+{%- else %}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+{%- endif %}
 
 # The development server's own access line: `127.0.0.1 - - [date] "GET / HTTP/1.1" 200 -`.
 WERKZEUG_REQUEST_LINE = re.compile(r"^\S+ - - \[")
@@ -30,8 +39,11 @@ WITHOUT_WERKZEUG_REQUEST_LINES = WithoutWerkzeugRequestLines()
 
 
 def configure(level: str) -> None:
+{%- if cookiecutter.use_observability %}
+    add_request_id_to_log_records()
+{%- endif %}
     # basicConfig leaves an already configured root logger alone (pytest, a host app).
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format=LOG_FORMAT)
     logging.getLogger("{{ cookiecutter.project_slug }}").setLevel(level)
     # Added once, however often called.
     logging.getLogger("werkzeug").addFilter(WITHOUT_WERKZEUG_REQUEST_LINES)

@@ -1,0 +1,145 @@
+"""The background jobs, run by the worker inside the app's context (see jobs.py).
+
+Every job may run more than once (published after the commit and again by the drain, or
+redelivered after a worker was lost), so each one is idempotent: it locks its outbox row,
+does nothing when the row is already done, and marks it done in the same transaction."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import timedelta
+
+from celery import Task, shared_task
+from sqlalchemy import event, inspect, select
+from sqlalchemy.exc import OperationalError as DatabaseError
+from sqlalchemy.orm import Session
+
+from . import mail
+from .config import current_settings
+from .extensions import db
+from .models import utcnow
+from .outbox import PENDING, WELCOME_EMAIL, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# Retries of a failed delivery: about 2, 4, 8, ... seconds apart, at most 10 minutes;
+# eight retries span about nine minutes (and a mail server's restart, say).
+MAX_RETRIES = 8
+RETRY_FIRST_DELAY = 2.0
+RETRY_LONGEST_DELAY = 600.0
+# The drain leaves younger rows alone: their jobs were published a moment ago.
+DRAIN_MIN_AGE = timedelta(seconds=5)
+DRAIN_BATCH = 500
+
+
+def retry_delay(retries: int) -> float:
+    """Seconds to wait before retry ``retries + 1``: exponential backoff, plus up to half
+    as much again at random so that jobs that failed together do not return together.
+    Unlike Celery's own backoff ("full jitter", anywhere from 0), the wait never drops
+    below the doubling: a mail server that refused gets the rest it asked for."""
+    delay = min(RETRY_LONGEST_DELAY, RETRY_FIRST_DELAY * 2.0**retries)
+    return delay + random.uniform(0, delay / 2)  # noqa: S311 (spreading retries, not a secret)
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def send_welcome_email(self: Task[[int], bool], outbox_id: int) -> bool:
+    """Send the welcome email of outbox row ``outbox_id``; True when this run sent it.
+
+    Retried with backoff after a failure that may pass (the mail server refusing for now,
+    unreachable, or the database away); a permanent refusal (5xx) is not retried."""
+    try:
+        return deliver_welcome_email(outbox_id)
+    except (OSError, DatabaseError) as error:
+        if mail.is_permanent(error) or self.request.retries >= MAX_RETRIES:
+            logger.error("welcome email of outbox row %d given up: %s", outbox_id, error)
+            raise
+        countdown = retry_delay(self.request.retries)
+        logger.warning(
+            "welcome email of outbox row %d failed (%s): retry in %.1f s",
+            outbox_id,
+            error,
+            countdown,
+        )
+        raise self.retry(exc=error, countdown=countdown) from None
+
+
+def deliver_welcome_email(outbox_id: int) -> bool:
+    settings = current_settings()
+    # The row stays locked until the mail has gone and the row says so: a second run of
+    # this job skips the locked row (SKIP LOCKED) or, on a database that locks whole files
+    # rather than rows, waits for the write lock (`writes`) and then finds the row sent.
+    db.session.connection(execution_options={"writes": True})
+    row = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if row is None or row.sent_at is not None:
+        db.session.rollback()
+        return False
+    row.attempts += 1
+    try:
+        mail.send(mail.welcome_message(row.id, row.payload["email"], settings), settings)
+    except OSError as error:
+        row.last_error = f"{type(error).__name__}: {error}"[:1000]
+        db.session.commit()
+        raise
+    row.sent_at = utcnow()
+    row.last_error = None
+    db.session.commit()
+    logger.info("welcome email of outbox row %d sent", outbox_id)
+    return True
+
+
+@shared_task
+def drain_outbox() -> int:
+    """Publish the job of every row not yet done and never tried that is older than a few
+    seconds: those whose publishing failed after their commit (the broker was down).
+    Rows already tried belong to their retries; a row given up keeps its last error.
+    Returns how many jobs were published."""
+    cutoff = utcnow() - DRAIN_MIN_AGE
+    waiting = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.kind)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.attempts == 0,
+            OutboxMessage.created_at < cutoff,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(DRAIN_BATCH)
+    ).all()
+    db.session.rollback()
+    published = sum(publish(outbox_id, kind) for outbox_id, kind in waiting)
+    if waiting:
+        logger.info("outbox drain: %d of %d waiting jobs published", published, len(waiting))
+    return published
+
+
+TASK_OF_KIND: dict[str, Task[[int], bool]] = {WELCOME_EMAIL: send_welcome_email}
+
+
+def publish(outbox_id: int, kind: str) -> bool:
+    """Queue the job of one outbox row. When the broker cannot take it: one log line,
+    False, and the row waits for the drain. Never raises: the change is committed."""
+    started = time.perf_counter()
+    try:
+        TASK_OF_KIND[kind].apply_async(args=(outbox_id,))
+    except Exception as error:  # whatever the transport raises, the request must succeed
+        logger.warning(
+            "broker unavailable (gave up after %.0f ms), outbox row %d left for the drain: %s: %s",
+            (time.perf_counter() - started) * 1000,
+            outbox_id,
+            type(error).__name__,
+            error,
+        )
+        return False
+    return True
+
+
+@event.listens_for(Session, "after_commit")
+def publish_committed(session: Session) -> None:
+    """Publish the rows ``outbox.add`` put in the transaction that just committed. A row
+    whose transaction was rolled back is no longer persistent, and never published."""
+    for row in session.info.pop(PENDING, []):
+        if inspect(row).persistent:
+            publish(row.id, row.kind)
