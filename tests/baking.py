@@ -171,6 +171,16 @@ def require_server(kind: str) -> None:
     pytest.skip(f"{problem}; start it (see README) or run with REQUIRE_DB_SERVERS=1 to make this fail")
 
 
+def require_tool(path: str | None, problem: str) -> str:
+    """``path`` of a program the test drives; skip without it, fail under REQUIRE_DB_SERVERS=1
+    (CI installs every such program, so a missing one there is a broken CI, not a skip)."""
+    if path is not None and Path(path).exists():
+        return path
+    if os.environ.get("REQUIRE_DB_SERVERS") == "1":
+        pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
+    pytest.skip(problem)
+
+
 def load_hook(name: str) -> ModuleType:
     """The single source of a hook (``hooks/<name>.py``) as a module, unrendered:
     its functions are plain Python, only ``main()`` needs cookiecutter's answers."""

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.baking import FRAMEWORKS, Baked, bake, connect
+from tests.baking import FRAMEWORKS, Baked, bake, connect, require_tool
 from tests.serving import free_port, migrate, start_server, stop_server
 
 REPLICAS = 3
@@ -161,8 +161,7 @@ def async_client(framework: str, host: int, base_url: str, headers: dict[str, st
 @pytest.fixture
 def cluster(cookies: Any, tmp_path: Path, database_url: Any, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     framework: str = request.param
-    if not Path(HAPROXY).exists():
-        pytest.skip("haproxy is not installed: sudo apt-get install -y haproxy (.ci/run installs it)")
+    require_tool(HAPROXY, "haproxy is not installed: sudo apt-get install -y haproxy (.ci/run installs it)")
     redis_db = REDIS_DB[framework]
     subprocess.run(["redis-cli", "-n", str(redis_db), "flushdb"], check=True, capture_output=True, timeout=10)
     baked = bake(cookies, framework, database="postgresql", use_auth=True)

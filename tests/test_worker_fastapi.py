@@ -31,7 +31,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.baking import Baked, bake, project_env
+from tests.baking import Baked, bake, project_env, require_tool
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -149,8 +149,8 @@ def register(base_url: str, email: str) -> float:
 
 @pytest.mark.parametrize("database", ["postgresql", "sqlite"])
 def test_every_welcome_email_arrives_once(cookies: Any, tmp_path: Path, database: str, database_url: Any) -> None:
-    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        pytest.skip("redis-server and redis-cli are needed for a private broker")
+    for program in ("redis-server", "redis-cli"):
+        require_tool(shutil.which(program), f"{program} is needed for a private broker (apt-get install redis-server)")
     url = database_url("postgresql") if database == "postgresql" else f"sqlite:///{tmp_path / 'app.db'}"
     baked = bake(
         cookies, "fastapi", project_name=f"Worker {database}", database=database, use_auth=True, use_worker=True

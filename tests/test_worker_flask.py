@@ -31,7 +31,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
-from tests.baking import Baked, bake, project_env
+from tests.baking import Baked, bake, project_env, require_tool
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -155,9 +155,9 @@ def outbox_figures(database_url: str) -> tuple[int, int, int]:
 def test_every_welcome_email_arrives_once_through_a_real_worker(
     cookies: Any, database: str, database_url: Any, tmp_path: Path
 ) -> None:
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        pytest.skip("redis-server is not installed")
+    redis_server = require_tool(
+        shutil.which("redis-server"), "redis-server is needed for a private broker (apt-get install redis-server)"
+    )
     db_url = database_url(database) if database == "postgresql" else f"sqlite:///{tmp_path / 'service.db'}"
     baked: Baked = bake(cookies, "flask", database=database, use_auth=True, use_worker=True)
     inbox = Inbox(refusals=REFUSALS)
