@@ -1,12 +1,14 @@
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
+from app_with_database import alembic_config
+from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from {{ cookiecutter.project_slug }}.db.models import Base
 
@@ -30,3 +32,18 @@ async def test_models_match_the_migrations(connection: AsyncConnection) -> None:
 async def test_database_is_at_the_single_head(connection: AsyncConnection) -> None:
     script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
     assert await connection.run_sync(current_revision) == script.get_current_head()
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
+    # Its own connection, outside the tests' rolled-back transactions: the schema ends as it
+    # began. The suite's start downgrades an existing test database the same way, so a
+    # second `pytest` depends on this working.
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "base"))
+        assert await connection.run_sync(table_names) == {"alembic_version"}
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+        assert await connection.run_sync(table_names) == {"alembic_version", *Base.metadata.tables}

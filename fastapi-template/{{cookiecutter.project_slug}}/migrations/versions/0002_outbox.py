@@ -42,5 +42,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_outbox_sent_at_created_at", table_name="outbox")
-    op.drop_table("outbox")
+    op.drop_table("outbox")  # and its indexes with it
