@@ -31,6 +31,7 @@ def test_cors_origins_as_a_json_list() -> None:
     ("name", "value", "reason"),
     [
         ("log_level", "LOUD", "LOG_LEVEL: unknown log level"),
+        ("log_format", "xml", "LOG_FORMAT: Input should be 'text' or 'json'"),
         ("max_body_bytes", "0", "MAX_BODY_BYTES: Input should be greater than 0"),
         ("docs_enabled", "perhaps", "DOCS_ENABLED: Input should be a valid boolean"),
     ],

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import threading
 from http.client import HTTPConnection
+from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
@@ -166,6 +170,40 @@ def test_requests_are_logged(client: FlaskClient, caplog: pytest.LogCaptureFixtu
         client.get("/health?api_key=hidden")
     assert any("GET /health 200" in message for message in caplog.messages)
     assert "hidden" not in caplog.text
+
+
+# A fresh interpreter: logging is configured once per process, as in each server worker.
+JSON_LOG_SCRIPT = """
+import json, sys
+from {{ cookiecutter.project_slug }} import create_app
+from tests.helpers import make_config
+app = create_app(make_config(LOG_FORMAT="json", **json.loads(sys.argv[1])))
+app.test_client().get("/health?api_key=hidden", headers={"Authorization": "Bearer hidden"})
+app.logger.warning("an app line")
+"""
+
+
+def test_log_format_json_writes_one_object_per_line(app: Flask) -> None:
+    # The test app's addresses (its test database, if it has one), nothing else of its settings.
+    settings = app.config["SETTINGS"].model_dump()
+    overrides = {k.upper(): str(v) for k, v in settings.items() if k.endswith("_url") and v}
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", JSON_LOG_SCRIPT, json.dumps(overrides)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = [json.loads(line) for line in completed.stderr.splitlines()]
+    by_logger = {line["logger"]: line for line in lines}
+    request = by_logger["{{ cookiecutter.project_slug }}.request"]
+    assert request["message"].startswith("GET /health 200 ")
+    assert (request["method"], request["path"], request["status"]) == ("GET", "/health", 200)
+    assert isinstance(request["duration_ms"], float)
+    assert by_logger["{{ cookiecutter.project_slug }}"]["message"] == "an app line"
+    assert "hidden" not in completed.stderr
 
 
 def test_the_development_server_logs_each_request_once(caplog: pytest.LogCaptureFixture) -> None:

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from {{ cookiecutter.project_slug }} import create_app, observability
 from {{ cookiecutter.project_slug }}.config import ConfigError, Settings
-from {{ cookiecutter.project_slug }}.logs import LOG_FORMAT
+from {{ cookiecutter.project_slug }}.logs import TEXT_FORMAT
 
 from .helpers import make_config
 
@@ -72,7 +72,7 @@ def test_every_log_line_of_a_request_carries_its_id(
     # The app's own line, the error with its traceback, the request line.
     assert {r.name.rsplit(".", 1)[-1] for r in records} >= {"views", "errors", "request"}
     assert {getattr(r, "request_id", None) for r in records} == {"req-42"}
-    line = logging.Formatter(LOG_FORMAT).format(records[-1])
+    line = logging.Formatter(TEXT_FORMAT).format(records[-1])
     assert "[req-42]" in line
     assert "GET /fail 500" in line
 

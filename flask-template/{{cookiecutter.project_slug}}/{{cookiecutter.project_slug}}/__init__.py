@@ -56,7 +56,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
         setting_names = {name for name in overrides if name.lower() in Settings.model_fields}
         settings = Settings.load({name: overrides.pop(name) for name in setting_names})
         flask_config = overrides
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
     app = OpenAPI(
         __name__,

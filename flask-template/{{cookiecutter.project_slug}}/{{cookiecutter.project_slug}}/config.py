@@ -75,6 +75,7 @@ class Settings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     # None means "on, except in production".
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
