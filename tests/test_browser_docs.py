@@ -3,9 +3,10 @@ server as its README starts it, serves a Swagger UI that renders every
 operation without any request leaving loopback, logs in through its Authorize
 dialog (OAuth2 password flow) and runs "Try it out" on /api/v1/users/me to a 200.
 
-Needs Debian's chromium (/usr/bin/chromium) and Playwright for Python (no
-browser download). Screenshots go to $TEMPLATE_TEST_ARTIFACTS/browser-docs, or
-to the test's temporary directory; the test prints where."""
+Needs Debian's chromium (/usr/bin/chromium, or another Chromium-based browser
+named by $CHROMIUM) and Playwright for Python (no browser download). Screenshots
+go to $TEMPLATE_TEST_ARTIFACTS/browser-docs, or to the test's temporary directory;
+the test prints where."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pytest
 from tests.baking import bake
 from tests.serving import serving
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 LOOPBACK = {"127.0.0.1", "localhost"}
 EMAIL = "docs.reader@example.com"
 PASSWORD = "a long enough secret"
@@ -43,7 +44,7 @@ def shown_path(text: str) -> str:
 @pytest.mark.parametrize("framework", ["fastapi", "flask"])
 def test_docs_work_in_a_real_browser(cookies: Any, tmp_path: Path, framework: str) -> None:
     if not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set CHROMIUM"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{missing}; CI must have it")
         pytest.skip(missing)
