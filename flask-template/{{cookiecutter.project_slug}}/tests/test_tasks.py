@@ -1,20 +1,23 @@
 """The jobs against a real SMTP server (aiosmtpd): the welcome email is delivered, once
 however often its job runs, retried with growing waits while the server refuses, and
-sent by the drain when the broker was down at registration."""
+sent by the drain when the broker was down at registration or its worker was lost. While
+the mail goes, the job holds no lock and no connection: its claim keeps other runs away."""
 
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from celery import signals
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.pool import QueuePool
 
 from {{ cookiecutter.project_slug }} import create_app, mail, outbox, tasks
 from {{ cookiecutter.project_slug }}.config import Settings
@@ -195,6 +198,149 @@ def test_the_drain_leaves_rows_that_are_tried_already(mail_app: Flask, inbox: In
         mail_app.extensions["celery"].conf.task_always_eager = True
         assert drain_outbox() == 0
     assert inbox.messages == []
+
+
+def tried_row(email: str, claimed_until: datetime) -> OutboxMessage:
+    """A row tried once, long ago, and claimed until ``claimed_until``."""
+    return OutboxMessage(
+        kind=outbox.WELCOME_EMAIL,
+        payload={"email": email},
+        created_at=utcnow() - timedelta(minutes=5),
+        attempts=1,
+        claimed_until=claimed_until,
+    )
+
+
+def test_the_drain_publishes_rows_whose_claim_ran_out_unsent(mail_app: Flask, inbox: Inbox) -> None:
+    """A claim that ran out with the row unsent: its worker was lost. A claim that runs
+    on: its run is sending, and records and retries its own failure."""
+    with mail_app.app_context():
+        lost = tried_row("lost@example.com", utcnow() - timedelta(seconds=1))
+        busy = tried_row("busy@example.com", utcnow() + timedelta(minutes=1))
+        db.session.add_all([lost, busy])
+        db.session.flush()
+        lost_id, busy_id = lost.id, busy.id
+        db.session.commit()
+        mail_app.extensions["celery"].conf.task_always_eager = True
+        assert drain_outbox() == 1
+        assert drain_outbox() == 0  # sent: nothing left to publish
+    [message] = inbox.messages
+    assert message["To"] == "lost@example.com"
+    done = row_of(mail_app, lost_id)
+    assert done.sent_at is not None
+    assert (done.attempts, done.claimed_until) == (2, None)
+    waiting = row_of(mail_app, busy_id)
+    assert (waiting.sent_at, waiting.attempts) == (None, 1)
+
+
+def test_a_run_while_another_claims_the_row_sends_nothing(mail_app: Flask, inbox: Inbox) -> None:
+    row = register(mail_app)
+    with mail_app.app_context():
+        claimed = db.session.get_one(OutboxMessage, row.id)
+        claimed.attempts, claimed.claimed_until = 1, utcnow() + timedelta(minutes=1)
+        db.session.commit()
+    assert run(row.id) is False
+    assert inbox.messages == []
+    untouched = row_of(mail_app, row.id)
+    assert (untouched.sent_at, untouched.attempts) == (None, 1)
+    assert untouched.claimed_until is not None
+
+
+def test_a_claim_outlasts_the_longest_send() -> None:
+    assert tasks.claim_duration(Settings()) == timedelta(minutes=1)
+    assert tasks.claim_duration(Settings(smtp_timeout=30)) == timedelta(minutes=3)
+
+
+# Well under DATABASE_TIMEOUT, which is how long a write would wait for a held lock.
+WRITE_BOUND_SECONDS = 2.0
+COMMITTED = "@committed.example"
+
+
+@pytest.fixture
+def committing_app(database_url: str) -> Iterator[Flask]:
+    """An app whose transactions commit for real, as the worker's do: this test's rows
+    (addresses at COMMITTED) are deleted at the end."""
+    app = create_app(make_config(DATABASE_URL=database_url, DATABASE_TIMEOUT=5))
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.payload["email"].as_string().endswith(COMMITTED)
+                )
+            )
+            db.session.commit()
+            db.engine.dispose()
+
+
+def add_committed_row(app: Flask, email: str) -> int:
+    with app.app_context():
+        row = OutboxMessage(kind=outbox.WELCOME_EMAIL, payload={"email": email})
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def test_no_lock_and_no_connection_are_held_while_the_mail_goes(
+    committing_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mail server that takes its time holds up no other write: the job claimed its row
+    and committed before sending. A second run meanwhile finds the claim and sends nothing."""
+    app = committing_app
+    sending, release = threading.Event(), threading.Event()
+    sent: list[EmailMessage] = []
+
+    def slow_send(message: EmailMessage, settings: Settings) -> None:
+        sending.set()
+        release.wait(timeout=30)
+        sent.append(message)
+
+    monkeypatch.setattr(mail, "send", slow_send)
+    row_id = add_committed_row(app, f"slow{COMMITTED}")
+    results: list[bool] = []
+
+    def deliver() -> None:
+        with app.app_context():
+            results.append(tasks.deliver_welcome_email(row_id))
+
+    delivery = threading.Thread(target=deliver)
+    delivery.start()
+    try:
+        assert sending.wait(timeout=10)
+        with app.app_context():
+            started = time.perf_counter()
+            with db.engine.connect().execution_options(writes=True) as connection:
+                # The row being sent is not locked, nor is anything else.
+                connection.execute(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.id == row_id)
+                    .with_for_update(nowait=True)
+                )
+                connection.execute(
+                    insert(OutboxMessage).values(
+                        kind=outbox.WELCOME_EMAIL, payload={"email": f"other{COMMITTED}"}
+                    )
+                )
+                connection.commit()
+            assert time.perf_counter() - started < WRITE_BOUND_SECONDS
+            pool = db.engine.pool
+            assert isinstance(pool, QueuePool)
+            assert pool.checkedout() == 0  # the delivery's session holds no connection
+            claimed = db.session.get_one(OutboxMessage, row_id)
+            assert claimed.attempts == 1
+            assert claimed.claimed_until is not None
+            assert claimed.claimed_until > utcnow() + timedelta(seconds=30)
+            db.session.rollback()
+            assert tasks.deliver_welcome_email(row_id) is False  # claimed: not sent again
+    finally:
+        release.set()
+        delivery.join(timeout=30)
+    assert results == [True]
+    assert len(sent) == 1
+    done = row_of(app, row_id)
+    assert done.sent_at is not None
+    assert (done.attempts, done.claimed_until, done.last_error) == (1, None, None)
 
 
 def test_the_worker_app_is_made_by_the_app_factory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,9 @@ for it, so it exists exactly when the change does, whether or not the broker is 
 
 After the commit the job is published (``tasks.publish_committed``); when the broker
 cannot take it, the row waits for the worker's drain (``tasks.drain_outbox``). A row is
-done when ``sent_at`` is set; ``attempts`` and ``last_error`` tell how it went."""
+done when ``sent_at`` is set; ``attempts`` and ``last_error`` tell how it went. While a run
+sends, the row is claimed by it until ``claimed_until``, with no transaction open: other
+runs leave it alone, and a claim that ran out unsent (its worker was lost) is the drain's."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000))
 

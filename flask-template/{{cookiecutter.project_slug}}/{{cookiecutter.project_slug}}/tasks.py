@@ -1,8 +1,10 @@
 """The background jobs, run by the worker inside the app's context (see jobs.py).
 
 Every job may run more than once (published after the commit and again by the drain, or
-redelivered after a worker was lost), so each one is idempotent: it locks its outbox row,
-does nothing when the row is already done, and marks it done in the same transaction."""
+redelivered after a worker was lost), so each one is idempotent: in a short transaction it
+claims its outbox row for a while, and does nothing when the row is done or claimed by
+another run; it sends with no transaction open, then marks the row done and unclaimed in a
+second short transaction."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ import logging
 import random
 import time
 from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
 
 from celery import Task, shared_task
-from sqlalchemy import event, inspect, select
+from sqlalchemy import and_, event, inspect, or_, select, update
 from sqlalchemy.exc import OperationalError as DatabaseError
 from sqlalchemy.orm import Session
 
 from . import mail
-from .config import current_settings
+from .config import Settings, current_settings
 from .extensions import db
 from .models import utcnow
 from .outbox import PENDING, WELCOME_EMAIL, OutboxMessage
@@ -65,45 +69,89 @@ def send_welcome_email(self: Task[[int], bool], outbox_id: int) -> bool:
         raise self.retry(exc=error, countdown=countdown) from None
 
 
+def claim_duration(settings: Settings) -> timedelta:
+    """How long a run owns the row it claimed: longer than a send can take. smtplib's
+    timeout (SMTP_TIMEOUT) bounds each socket operation, and a send makes several (connect,
+    greeting, STARTTLS, login, each command, the message), hence the factor. Should a claim
+    still expire during a send, a second run may send again: delivery is at least once, as
+    it already is for a worker lost between the send and the commit that records it."""
+    return timedelta(seconds=max(60.0, 6 * settings.smtp_timeout))
+
+
 def deliver_welcome_email(outbox_id: int) -> bool:
+    """Send the welcome email of outbox row ``outbox_id`` unless it is sent already or
+    another run has it; True when this run sent it. A failure to send is recorded in the
+    row and raised."""
     settings = current_settings()
-    # The row stays locked until the mail has gone and the row says so: a second run of
-    # this job skips the locked row (SKIP LOCKED) or, on a database that locks whole files
-    # rather than rows, waits for the write lock (`writes`) and then finds the row sent.
-    db.session.connection(execution_options={"writes": True})
-    row = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
-    if row is None or row.sent_at is not None:
-        db.session.rollback()
+    message = claim(outbox_id, settings)
+    if message is None:
         return False
-    row.attempts += 1
+    # No transaction is open and the session holds no connection while the mail server
+    # takes its time: other writes go on, whatever the database locks.
     try:
-        mail.send(mail.welcome_message(row.id, row.payload["email"], settings), settings)
+        mail.send(message, settings)
     except OSError as error:
-        row.last_error = f"{type(error).__name__}: {error}"[:1000]
-        db.session.commit()
+        record(outbox_id, f"{type(error).__name__}: {error}"[:1000])
         raise
-    row.sent_at = utcnow()
-    row.last_error = None
-    db.session.commit()
+    record(outbox_id, None)
     logger.info("welcome email of outbox row %d sent", outbox_id)
     return True
 
 
+def claim(outbox_id: int, settings: Settings) -> EmailMessage | None:
+    """The row's message, once this run has claimed the row (``claimed_until``) and counted
+    the attempt, in a short transaction of its own; None when the row is missing, sent, or
+    claimed by a run whose claim has not run out. A run of this job that meets the row
+    while this one claims it skips it (SKIP LOCKED) or, on a database that locks whole
+    files rather than rows, waits for the write lock (`writes`) and then finds the claim."""
+    db.session.connection(execution_options={"writes": True})
+    row = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    now = utcnow()
+    claimed = row is not None and row.claimed_until is not None and row.claimed_until > now
+    if row is None or row.sent_at is not None or claimed:
+        db.session.rollback()
+        return None
+    message = mail.welcome_message(row.id, row.payload["email"], settings)
+    row.attempts += 1
+    row.claimed_until = now + claim_duration(settings)
+    db.session.commit()
+    return message
+
+
+def record(outbox_id: int, error: str | None) -> None:
+    """How the claimed run's send went, in a short transaction: sent (no ``error``) or
+    failed (the row then waits for its retry); either way the claim ends."""
+    values: dict[str, Any] = {"last_error": error, "claimed_until": None}
+    if error is None:
+        values["sent_at"] = utcnow()
+    db.session.connection(execution_options={"writes": True})
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 @shared_task
 def drain_outbox() -> int:
-    """Publish the job of every row not yet done and never tried that is older than a few
-    seconds: those whose publishing failed after their commit (the broker was down).
-    Rows already tried belong to their retries; a row given up keeps its last error.
-    Returns how many jobs were published."""
-    cutoff = utcnow() - DRAIN_MIN_AGE
+    """Publish the job of every row not yet done that is waiting for no run: never tried
+    and older than a few seconds (its publishing failed after the commit: the broker was
+    down), or claimed by a run whose claim ran out before the row was sent (its worker was
+    lost). Rows tried and unclaimed belong to their retries; a row given up keeps its last
+    error. Returns how many jobs were published."""
+    now = utcnow()
     waiting = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.kind)
         .where(
             OutboxMessage.sent_at.is_(None),
-            OutboxMessage.attempts == 0,
-            OutboxMessage.created_at < cutoff,
+            or_(
+                and_(OutboxMessage.attempts == 0, OutboxMessage.created_at < now - DRAIN_MIN_AGE),
+                and_(OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until < now),
+            ),
         )
         .order_by(OutboxMessage.id)
         .limit(DRAIN_BATCH)
