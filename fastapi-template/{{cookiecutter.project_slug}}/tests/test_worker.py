@@ -6,8 +6,12 @@ the rolled-back transaction of the other tests. They are plain functions: each t
 its own event loop.
 """
 
+import threading
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -21,7 +25,7 @@ from {{ cookiecutter.project_slug }}.core.config import ConfigError, Settings, g
 from {{ cookiecutter.project_slug }}.db.models import OutboxMessage, User
 from {{ cookiecutter.project_slug }}.db.models.outbox import WELCOME_EMAIL
 from {{ cookiecutter.project_slug }}.db.types import utcnow
-from {{ cookiecutter.project_slug }}.worker import celery_app, drain_outbox, outbox, send_welcome_email, tasks
+from {{ cookiecutter.project_slug }}.worker import celery_app, drain_outbox, mail, outbox, send_welcome_email, tasks
 
 DOMAIN = "worker.test"
 
@@ -29,7 +33,14 @@ DOMAIN = "worker.test"
 class Rows:
     """Users with their welcome-email row, committed; all deleted by `clean_up`."""
 
-    def add(self, name: str, *, age: timedelta = timedelta(0), attempts: int = 0) -> int:
+    def add(
+        self,
+        name: str,
+        *,
+        age: timedelta = timedelta(0),
+        attempts: int = 0,
+        claimed_until: datetime | None = None,
+    ) -> int:
         async def work(sessionmaker: async_sessionmaker[AsyncSession], _: Settings) -> int:
             async with sessionmaker.begin() as session:
                 user = User(email=f"{name}@{DOMAIN}", hashed_password="unused")
@@ -40,6 +51,7 @@ class Rows:
                     payload={"user_id": user.id, "email": user.email},
                     created_at=utcnow() - age,
                     attempts=attempts,
+                    claimed_until=claimed_until,
                 )
                 session.add(row)
                 await session.flush()
@@ -51,6 +63,18 @@ class Rows:
         async def work(sessionmaker: async_sessionmaker[AsyncSession], _: Settings) -> Any:
             async with sessionmaker() as session:
                 return await session.get(OutboxMessage, outbox_id)
+
+        row: OutboxMessage = tasks.run_with_database(work)
+        return row
+
+    def write_beside(self, name: str, outbox_id: int) -> OutboxMessage:
+        """Another writer, on a connection of its own: adds a user and locks the outbox row."""
+
+        async def work(sessionmaker: async_sessionmaker[AsyncSession], _: Settings) -> Any:
+            writes = sessionmaker(execution_options={"writes": True})
+            async with writes as session, session.begin():
+                session.add(User(email=f"{name}@{DOMAIN}", hashed_password="unused"))
+                return await session.get(OutboxMessage, outbox_id, with_for_update=True)
 
         row: OutboxMessage = tasks.run_with_database(work)
         return row
@@ -83,7 +107,12 @@ def rows(
     celery_app.conf.update(broker_url="memory://", task_always_eager=True)
     with smtp_server(mailbox) as port:
         worker_settings = settings.model_copy(
-            update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_timeout": 5.0}
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_timeout": 5.0,
+                "database_timeout": 5.0,
+            }
         )
         monkeypatch.setattr(tasks, "task_settings", lambda: worker_settings)
         rows = Rows()
@@ -108,6 +137,30 @@ def countdowns() -> Iterator[list[float]]:
     task_retry.disconnect(record)
 
 
+class HeldSend:
+    """Stands in for the SMTP send: each call waits until `release` is set, then sends."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, message: EmailMessage, settings: Settings) -> None:
+        self.calls += 1
+        self.started.set()
+        if not self.release.wait(timeout=30):
+            raise RuntimeError("never released")
+        mail.send_message(message, settings)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldSend]:
+    held = HeldSend()
+    monkeypatch.setattr(outbox, "send_message", held)
+    yield held
+    held.release.set()
+
+
 def test_the_task_sends_the_welcome_email(rows: Rows, mailbox: Mailbox) -> None:
     outbox_id = rows.add("ada")
     assert send_welcome_email.apply(args=(outbox_id,)).get() is True
@@ -120,6 +173,7 @@ def test_the_task_sends_the_welcome_email(rows: Rows, mailbox: Mailbox) -> None:
     assert row.sent_at is not None
     assert row.attempts == 1
     assert row.last_error is None
+    assert row.claimed_until is None
 
 
 def test_running_the_task_twice_sends_one_email(rows: Rows, mailbox: Mailbox) -> None:
@@ -155,6 +209,7 @@ def test_a_refused_email_is_retried_with_growing_delays(
     assert row.sent_at is not None
     assert row.last_error is not None
     assert "451" in row.last_error
+    assert row.claimed_until is None
 
 
 def test_after_the_last_attempt_the_row_is_left_for_an_operator(
@@ -208,6 +263,89 @@ def test_the_drain_sends_the_jobs_that_were_lost(rows: Rows, mailbox: Mailbox) -
     # Sent rows are not drained again.
     assert drain_outbox.apply().get() == 0
     assert len(mailbox.messages) == 2
+
+
+def test_no_lock_is_held_while_the_email_is_sent(
+    rows: Rows, mailbox: Mailbox, held: HeldSend
+) -> None:
+    outbox_id = rows.add("jan")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(lambda: send_welcome_email.apply(args=(outbox_id,)).get())
+        try:
+            assert held.started.wait(timeout=10)
+            # While the mail server keeps the send waiting, another writer adds a user and
+            # locks the row, well within DATABASE_TIMEOUT (5 s).
+            started = time.monotonic()
+            row = rows.write_beside("kim", outbox_id)
+            elapsed = time.monotonic() - started
+        finally:
+            held.release.set()
+        assert sending.result(timeout=30) is True
+    assert elapsed < 2.0
+    # The claim was committed before the send.
+    assert (row.attempts, row.sent_at) == (1, None)
+    assert row.claimed_until is not None
+    assert row.claimed_until > utcnow()
+    assert held.calls == 1
+    assert [message["To"] for message in mailbox.messages] == [f"jan@{DOMAIN}"]
+    row = rows.get(outbox_id)
+    assert row.sent_at is not None
+    assert (row.attempts, row.claimed_until, row.last_error) == (1, None, None)
+
+
+def test_a_second_run_during_a_claim_sends_nothing(
+    rows: Rows, mailbox: Mailbox, held: HeldSend
+) -> None:
+    # Old enough for the drain, were the row not claimed.
+    outbox_id = rows.add("lou", age=timedelta(minutes=10))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(lambda: send_welcome_email.apply(args=(outbox_id,)).get())
+        try:
+            assert held.started.wait(timeout=10)
+            second = tasks.run_with_database(
+                lambda sessionmaker, settings: outbox.deliver_welcome_email(
+                    sessionmaker, settings, outbox_id
+                )
+            )
+            drained = tasks.run_with_database(outbox.overdue_rows)
+        finally:
+            held.release.set()
+        assert sending.result(timeout=30) is True
+    assert second is False
+    assert outbox_id not in drained
+    assert held.calls == 1
+    assert len(mailbox.messages) == 1
+    assert rows.get(outbox_id).attempts == 1
+
+
+def test_the_drain_sends_a_row_whose_claim_expired(rows: Rows, mailbox: Mailbox) -> None:
+    now = utcnow()
+    # Its worker was lost mid-send: the claim ran out with the row unsent. By its attempts
+    # alone (retries still scheduled) the row would not be due yet.
+    expired = rows.add(
+        "max", age=timedelta(minutes=2), attempts=8, claimed_until=now - timedelta(seconds=1)
+    )
+    # Another worker is sending this one right now.
+    active = rows.add(
+        "ned", age=timedelta(minutes=10), attempts=1, claimed_until=now + timedelta(minutes=1)
+    )
+    assert tasks.run_with_database(outbox.overdue_rows) == [expired]
+    assert drain_outbox.apply().get() == 1
+    assert [message["To"] for message in mailbox.messages] == [f"max@{DOMAIN}"]
+    row = rows.get(expired)
+    assert row.sent_at is not None
+    assert (row.attempts, row.claimed_until) == (9, None)
+    row = rows.get(active)
+    assert (row.attempts, row.sent_at) == (1, None)
+    assert row.claimed_until is not None
+    # A job that runs while the claim is active leaves the row alone.
+    assert send_welcome_email.apply(args=(active,)).get() is False
+    assert len(mailbox.messages) == 1
+
+
+def test_a_claim_outlasts_several_waits_on_the_mail_server() -> None:
+    assert outbox.claim_duration(make_settings(smtp_timeout=5)) == timedelta(minutes=1)
+    assert outbox.claim_duration(make_settings(smtp_timeout=30)) == timedelta(minutes=3)
 
 
 def test_the_worker_app_runs_the_drain_on_a_schedule() -> None:

@@ -70,8 +70,10 @@ def send_welcome_email(self: Task[[int], bool], outbox_id: int) -> bool:
         logger.warning("%s; retrying in %.1f s", failure, countdown)
         raise self.retry(exc=failure, countdown=countdown) from failure
     except (DBAPIError, TimeoutError) as error:
-        # The database is unreachable or the row is locked longer than DATABASE_TIMEOUT:
-        # nothing could be recorded in the row, so Celery's own count sets the wait.
+        # The database is unreachable or another transaction held the lock longer than
+        # DATABASE_TIMEOUT: nothing could be recorded in the row, so Celery's own count sets
+        # the wait. If the claim was committed but its outcome could not be, the retry finds
+        # the row claimed and does nothing; the drain publishes it once the claim expires.
         countdown = outbox.retry_delay(self.request.retries + 1)
         logger.warning("outbox %d: %s; retrying in %.1f s", outbox_id, error, countdown)
         raise self.retry(exc=error, countdown=countdown, max_retries=outbox.MAX_ATTEMPTS) from error

@@ -2,7 +2,7 @@
 
 A job published to the broker straight from a request is lost when the broker is down, and
 one published before the commit may run against a row that was rolled back. A row here is
-committed with the user (or not at all); the worker sends it and stamps `sent_at`.
+committed with the user (or not at all); the worker claims it, sends it and stamps `sent_at`.
 """
 
 from datetime import datetime
@@ -27,6 +27,9 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Set while a worker sends the row's email, outside any transaction; a claim that
+    # expired with the row unsent means that worker was lost (see worker/outbox.py).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # Attempts that ended in an error, and the last error: what an operator looks at.
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
