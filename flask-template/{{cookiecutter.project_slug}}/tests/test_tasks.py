@@ -118,7 +118,7 @@ def test_a_refusing_server_is_retried_with_growing_waits(
     # Doubling from 2 s, each plus up to half again: 2-3, 4-6, 8-12.
     assert len(retry_waits) == 3
     for number, wait in enumerate(retry_waits):
-        floor = tasks.RETRY_FIRST_DELAY * 2**number
+        floor = tasks.RETRY_BASE_SECONDS * 2**number
         assert floor <= wait <= 1.5 * floor
     assert retry_waits == sorted(retry_waits)
     done = row_of(mail_app, row.id)
@@ -127,7 +127,7 @@ def test_a_refusing_server_is_retried_with_growing_waits(
 
 
 def test_the_waits_stop_growing_at_the_longest(retry_waits: list[float]) -> None:
-    assert tasks.RETRY_LONGEST_DELAY <= tasks.retry_delay(30) <= 1.5 * tasks.RETRY_LONGEST_DELAY
+    assert tasks.RETRY_MAX_SECONDS <= tasks.retry_delay(30) <= 1.5 * tasks.RETRY_MAX_SECONDS
 
 
 def test_a_permanent_refusal_is_not_retried(

@@ -31,10 +31,10 @@ logger = logging.getLogger(__name__)
 # Retries of a failed delivery: about 2, 4, 8, ... seconds apart, at most 10 minutes;
 # eight retries span about nine minutes (and a mail server's restart, say).
 MAX_RETRIES = 8
-RETRY_FIRST_DELAY = 2.0
-RETRY_LONGEST_DELAY = 600.0
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 600.0
 # The drain leaves younger rows alone: their jobs were published a moment ago.
-DRAIN_MIN_AGE = timedelta(seconds=5)
+DRAIN_GRACE = timedelta(seconds=5)
 DRAIN_BATCH = 500
 
 
@@ -43,7 +43,7 @@ def retry_delay(retries: int) -> float:
     as much again at random so that jobs that failed together do not return together.
     Unlike Celery's own backoff ("full jitter", anywhere from 0), the wait never drops
     below the doubling: a mail server that refused gets the rest it asked for."""
-    delay = min(RETRY_LONGEST_DELAY, RETRY_FIRST_DELAY * 2.0**retries)
+    delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2.0**retries)
     return delay + random.uniform(0, delay / 2)  # noqa: S311 (spreading retries, not a secret)
 
 
@@ -149,7 +149,7 @@ def drain_outbox() -> int:
         .where(
             OutboxMessage.sent_at.is_(None),
             or_(
-                and_(OutboxMessage.attempts == 0, OutboxMessage.created_at < now - DRAIN_MIN_AGE),
+                and_(OutboxMessage.attempts == 0, OutboxMessage.created_at < now - DRAIN_GRACE),
                 and_(OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until < now),
             ),
         )
