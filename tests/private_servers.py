@@ -1,6 +1,6 @@
-"""Database servers of the tests' own, to break on purpose: a PostgreSQL cluster and a
-MariaDB instance, each with its own data directory, port and socket, started and removed
-by the test. The shared servers of the machine are never touched."""
+"""Servers of the tests' own, to break on purpose: a PostgreSQL cluster and a MariaDB
+instance, each with its own data directory, port and socket, and a Redis broker, started
+and removed by the test. The shared servers of the machine are never touched."""
 
 from __future__ import annotations
 
@@ -219,3 +219,23 @@ def private_mariadb() -> Iterator[PrivateServer]:
             time.sleep(0.1)
         server.reap()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def private_redis(port: int, log: Path) -> Iterator[None]:
+    """A Redis of the test's own on ``port``, nothing kept on disk: a broker that the test
+    may leave down, start late or stop."""
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with log.open("a") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for_port(port, log)
+        yield
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

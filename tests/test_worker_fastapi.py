@@ -32,6 +32,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.baking import Baked, bake, project_env, require_tool
+from tests.private_servers import private_redis
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -94,22 +95,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-
-
-@contextmanager
-def private_redis(port: int, log: Path) -> Iterator[None]:
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with log.open("a") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        ping = ["redis-cli", "-p", str(port), "ping"]
-        while subprocess.run(ping, capture_output=True, check=False).stdout.strip() != b"PONG":
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield
-    finally:
-        _stop(process)
 
 
 @contextmanager

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -32,6 +31,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from tests.baking import Baked, bake, project_env, require_tool
+from tests.private_servers import private_redis
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -100,16 +100,6 @@ def background(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> It
                 process.wait(timeout=10)
 
 
-def wait_for_port(port: int, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port} after {seconds} s")
-
-
 def register(base_url: str, emails: list[str]) -> list[float]:
     """Register the addresses, two clients at a time; the seconds each took."""
 
@@ -155,7 +145,7 @@ def outbox_figures(database_url: str) -> tuple[int, int, int]:
 def test_every_welcome_email_arrives_once_through_a_real_worker(
     cookies: Any, database: str, database_url: Any, tmp_path: Path
 ) -> None:
-    redis_server = require_tool(
+    require_tool(
         shutil.which("redis-server"), "redis-server is needed for a private broker (apt-get install redis-server)"
     )
     db_url = database_url(database) if database == "postgresql" else f"sqlite:///{tmp_path / 'service.db'}"
@@ -185,14 +175,12 @@ def test_every_welcome_email_arrives_once_through_a_real_worker(
             assert outbox_figures(db_url)[:2] == (BROKER_DOWN_USERS, 0)
 
             # The broker and the worker start; the beat's drain publishes what waited.
-            redis = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
             worker = ["celery", "--app", f"{baked.slug}.worker:celery_app", "worker", "--beat", "--loglevel", "INFO"]
             worker += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
             with (
-                background(redis, tmp_path, os.environ.copy(), redis_log),
+                private_redis(redis_port, redis_log),
                 background(worker, baked.path, project_env(**settings), worker_log),
             ):
-                wait_for_port(redis_port)
                 drained = wait_for_mail(inbox, set(down), DELIVERY_DEADLINE_SECONDS, logs)
 
                 # The broker is up: jobs are published after each commit.
