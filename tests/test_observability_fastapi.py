@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.baking import bake
+from tests.scraping import requests_by_route, scrape
 from tests.serving import free_port, secret_key, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -59,24 +59,6 @@ def otlp_receiver() -> Iterator[tuple[str, list[bytes]]]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def requests_by(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> Counter[tuple[str, str, str]]:
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for (name, labels), value in samples.items():
-        if name == "http_requests_total":
-            by = dict(labels)
-            counts[(by["method"], by["route"], by["status"])] += int(value)
-    return counts
 
 
 def per_worker_totals(directory: Path) -> dict[int, float]:
@@ -193,7 +175,7 @@ def test_observability_under_two_workers(
             settings["SECRET_KEY"] = secret_key(baked)
         with serving(baked, log, settings, workers=WORKERS) as base_url:
             calls, expected = api_calls(base_url, baked)
-            before = requests_by(scrape(metrics_port))
+            before = requests_by_route(scrape(f"http://127.0.0.1:{metrics_port}/metrics"))
             answers = drive(base_url, calls)
             if database != "none":
                 item_answers = answers[-4:]
@@ -201,7 +183,7 @@ def test_observability_under_two_workers(
                 assert statuses.count(404) >= 1, statuses
                 for answer in item_answers:
                     expected[("GET", "/api/v1/items/{item_id}", str(answer.status_code))] += 1
-            scrapes = [scrape(metrics_port) for _ in range(6)]
+            scrapes = [scrape(f"http://127.0.0.1:{metrics_port}/metrics") for _ in range(6)]
             per_worker = per_worker_totals(multiproc)
             on_api = httpx.get(f"{base_url}/metrics", timeout=10)
             made = httpx.get(f"{base_url}/health", timeout=10)
@@ -212,7 +194,7 @@ def test_observability_under_two_workers(
                 time.sleep(0.2)
 
     # Every scrape, whichever worker answered it, gives the same totals: the sums of both.
-    after = [requests_by(samples) for samples in scrapes]
+    after = [requests_by_route(samples) for samples in scrapes]
     assert all(counts == after[0] for counts in after), "scrapes answered by different workers disagree"
     sent = Counter({key: after[0][key] - before[key] for key in after[0]})
     sent = +sent  # drop the zero deltas

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.baking import bake
+from tests.scraping import requests_by_route, scrape
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -69,25 +69,6 @@ def otlp_endpoint() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the exposition, by name and labels."""
-    text = httpx.get(url, timeout=10).raise_for_status().text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def requests_by_route(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> Counter[tuple[str, str, str]]:
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for (name, labels), value in samples.items():
-        if name == "http_requests_total":
-            label = dict(labels)
-            counts[label["method"], label["route"], label["status"]] += int(value)
-    return counts
 
 
 def send(base_url: str, calls: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
