@@ -113,7 +113,7 @@ def test_metrics_request_ids_and_traces_across_workers(
         calls += [("GET", "/health", {}, ("GET", "/health", "200"))] * 40
         # Unknown paths share one label; so does a method the path does not have.
         calls += [("GET", f"/no/such/page/{i}", {}, ("GET", "unmatched", "404")) for i in range(15)]
-        calls += [("POST", "/health", {}, ("POST", "unmatched", "405"))] * 5
+        calls += [("POST", "/health", {}, ("POST", "/health", "405"))] * 5
         expected: Counter[Key] = Counter()
         if use_auth:
             headers = {"Authorization": f"Bearer {register_and_log_in(base_url)}"}

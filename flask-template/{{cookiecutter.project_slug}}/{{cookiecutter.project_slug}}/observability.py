@@ -37,6 +37,7 @@ from sentry_sdk.integrations.modules import ModulesIntegration
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import QueuePool
 {%- endif %}
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .config import Settings
 {%- if cookiecutter.database != "none" %}
@@ -138,6 +139,28 @@ def metrics() -> Metrics:
     return _metrics
 
 
+def route_of(app: Flask, environ: dict[str, Any]) -> str:
+    """The rule the request matched (its template, never the path). A method the path does
+    not have (405) matched no rule, yet its path is a route's: that rule, found again with a
+    method it allows, so a client calling a route wrongly shows under that route. Anything
+    else that matched no rule is `unmatched`."""
+    # Flask's request object, which werkzeug keeps in the environ.
+    request = environ.get("werkzeug.request")
+    rule = getattr(request, "url_rule", None)
+    if rule is not None:
+        return str(rule.rule)
+    refused = getattr(request, "routing_exception", None)
+    if isinstance(refused, MethodNotAllowed) and refused.valid_methods:
+        try:
+            adapter = app.url_map.bind_to_environ(environ)
+            allowed = next(iter(refused.valid_methods))
+            found, _ = adapter.match(method=allowed, return_rule=True)
+        except HTTPException:
+            return UNMATCHED_ROUTE
+        return str(found.rule)
+    return UNMATCHED_ROUTE
+
+
 def observe_requests(app: Flask) -> None:
     """A thin WSGI wrapper, outside the app's own: the request id is set before anything
     logs and sent back on every answer; the count and duration are recorded once the
@@ -152,12 +175,10 @@ def observe_requests(app: Flask) -> None:
 
         def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
             headers.append((REQUEST_ID_HEADER, current))
-            # Flask's request object, which werkzeug keeps in the environ.
-            rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
             method = environ["REQUEST_METHOD"]
             recorder.observe(
                 method if method in KNOWN_METHODS else "other",
-                rule.rule if rule is not None else UNMATCHED_ROUTE,
+                route_of(app, environ),
                 status[:3],
                 time.perf_counter() - started,
             )
