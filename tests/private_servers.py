@@ -1,6 +1,7 @@
 """Servers of the tests' own, to break on purpose: a PostgreSQL cluster and a MariaDB
 instance, each with its own data directory, port and socket, and a Redis broker, started
-and removed by the test. The shared servers of the machine are never touched."""
+and removed by the test; and a virtual host of the test's own on the machine's RabbitMQ.
+The shared servers of the machine are never stopped or reconfigured."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.baking import require_tool
 from tests.serving import free_port
 
 
@@ -239,3 +242,29 @@ def private_redis(port: int, log: Path) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+RABBITMQ = ("127.0.0.1", 5672)  # the machine's RabbitMQ, user guest/guest
+
+
+@contextmanager
+def rabbitmq_vhost() -> Iterator[str]:
+    """The broker URL of a virtual host made for the test on the machine's RabbitMQ: its
+    queues start empty, no other test's worker reads them, and they go with it."""
+    rabbitmqctl = require_tool(
+        shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", "no rabbitmqctl: apt-get install rabbitmq-server"
+    )
+    with socket.socket() as probe:
+        if probe.connect_ex(RABBITMQ) != 0:
+            require_tool(None, f"RabbitMQ does not answer on {RABBITMQ[0]}:{RABBITMQ[1]}: rabbitmq-server -detached")
+    vhost = f"test-{uuid.uuid4().hex[:12]}"
+
+    def ctl(*args: str) -> None:
+        subprocess.run([rabbitmqctl, *args], check=True, capture_output=True, timeout=120)
+
+    ctl("add_vhost", vhost)
+    try:
+        ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/{vhost}"
+    finally:
+        ctl("delete_vhost", vhost)

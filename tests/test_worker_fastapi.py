@@ -32,7 +32,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.baking import Baked, bake, project_env, require_tool
-from tests.private_servers import private_redis
+from tests.private_servers import private_redis, rabbitmq_vhost
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -207,3 +207,32 @@ def test_every_welcome_email_arrives_once(cookies: Any, tmp_path: Path, database
         f"  broker up: register -> email median {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s\n"
         f"  two 451s first: delivered after {', '.join(f'{s:.1f}' for s in retry_latencies)} s"
     )
+
+
+def test_welcome_emails_go_through_rabbitmq(cookies: Any, tmp_path: Path) -> None:
+    """The other broker the README offers: the same jobs over AMQP, on a virtual host of the
+    test's own, each email delivered once."""
+    baked = bake(cookies, "fastapi", project_name="Worker amqp", database="sqlite", use_auth=True, use_worker=True)
+    mailbox = Mailbox(refuse_first=1)
+    with rabbitmq_vhost() as broker_url, smtp_server(mailbox) as smtp_port:
+        settings = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "BROKER_URL": broker_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "OUTBOX_DRAIN_SECONDS": "1",
+            "LOGIN_RATE_LIMIT": "100000/minute",
+            "LOG_LEVEL": "INFO",
+        }
+        with (
+            serving(baked, tmp_path / "server.log", settings, workers=1) as base_url,
+            celery_worker(baked, settings, tmp_path / "worker.log", tmp_path / "beat-schedule"),
+        ):
+            emails = ["amqp0@example.com", "amqp1@example.com", "retry-amqp@example.com"]
+            for email in emails:
+                register(base_url, email)
+            mailbox.wait_for(set(emails))
+            time.sleep(2)  # a few drain rounds: nothing is sent twice
+    assert dict(mailbox.received) == dict.fromkeys(emails, 1)
+    assert dict(mailbox.refused) == {"retry-amqp@example.com": 1}
+    assert "not published" not in (tmp_path / "server.log").read_text()

@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from tests.baking import Baked, bake, project_env, require_tool
-from tests.private_servers import private_redis
+from tests.private_servers import private_redis, rabbitmq_vhost
 from tests.serving import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -211,3 +211,35 @@ def test_every_welcome_email_arrives_once_through_a_real_worker(
         f"broker up: registrations {median(up_seconds):.2f} s (median), "
         f"emails {min(up_delivery):.2f}-{max(up_delivery):.2f} s after registering"
     )
+
+
+def test_welcome_emails_go_through_rabbitmq(cookies: Any, tmp_path: Path) -> None:
+    """The other broker the README offers: the same jobs over AMQP, on a virtual host of the
+    test's own, each email delivered once, a refused one after its retry."""
+    baked: Baked = bake(cookies, "flask", database="sqlite", use_auth=True, use_worker=True)
+    inbox = Inbox(refusals=1)
+    with rabbitmq_vhost() as broker_url, smtp_server(inbox) as smtp_port:
+        settings = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}",
+            "BROKER_URL": broker_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "MAIL_FROM": "welcome@example.com",
+            "OUTBOX_DRAIN_SECONDS": "1",
+            "LOGIN_RATE_LIMIT": "1000/minute",
+        }
+        service_log, worker_log = tmp_path / "service.log", tmp_path / "worker.log"
+        worker = ["celery", "--app", f"{baked.slug}.worker:celery_app", "worker", "--beat", "--loglevel", "INFO"]
+        worker += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
+        with (
+            serving(baked, service_log, settings) as base_url,
+            background(worker, baked.path, project_env(**settings), worker_log),
+        ):
+            emails = ["amqp0@example.com", "amqp1@example.com", "amqp2@example.com"]
+            register(base_url, emails)
+            wait_for_mail(inbox, set(emails), DELIVERY_DEADLINE_SECONDS, [service_log, worker_log])
+            time.sleep(DUPLICATE_WATCH_SECONDS)
+            received = inbox.received()
+    assert sorted(to for _, to, _ in received) == emails, "every welcome email exactly once"
+    assert inbox.refused == 1
+    assert not GAVE_UP.search(service_log.read_text()), "the service could publish every job"
