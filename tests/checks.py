@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined
 
-from tests.baking import Baked, load_hook, template_context
+from tests.baking import Baked, load_hook, project_env, run, template_context
 
 # The manifest spells answers as the post-generation hook reads them.
 answer_key = load_hook("post_gen_project").answer_key
@@ -121,3 +123,15 @@ def traces(baked: Baked) -> list[str]:
             if match:
                 found.append(f"{relative}:{number}: {match.group(0)!r} in {line.strip()}")
     return found
+
+
+# Where each template's settings class lives in a baked project.
+SETTINGS_MODULE = {"fastapi": "{slug}.core.config", "flask": "{slug}.config"}
+
+
+def settings_names(baked: Baked) -> set[str]:
+    """The environment names a baked project's settings class reads, from its own code."""
+    module = SETTINGS_MODULE[baked.framework].format(slug=baked.slug)
+    script = f"import json; from {module} import Settings; print(json.dumps(list(Settings.model_fields)))"
+    output = run([sys.executable, "-c", script], baked.path, project_env())
+    return {name.upper() for name in json.loads(output.strip().splitlines()[-1])}

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.baking import FRAMEWORKS, Baked, bake, project_env
-from tests.checks import manifest_paths, traces, unrendered
+from tests.checks import manifest_paths, settings_names, traces, unrendered
 
 # The newest Kubernetes the validator knows, and one three minors older still in support:
 # the manifests use nothing a recent cluster lacks.
@@ -50,7 +50,6 @@ def params(cases: tuple[dict[str, Any], ...]) -> list[Any]:
 BAKES = params(CASES)
 WORKER_BAKES = params(tuple(case for case in CASES if case["use_worker"]))
 MIGRATE = {"fastapi": "alembic upgrade head", "flask": "flask --app {slug} db upgrade"}
-CONFIG_MODULE = {"fastapi": "{slug}.core.config", "flask": "{slug}.config"}
 # Read by the server or by a library, not by the project's settings: they must at least be
 # documented in the project.
 SERVER_VARIABLES = {"GRANIAN_WORKERS"}
@@ -113,22 +112,6 @@ class Project:
         users = re.findall(r"^USER\s+(\S+)", runtime, re.MULTILINE)
         (port,) = re.findall(r"\bGRANIAN_PORT=(\d+)", runtime)
         return {"cmd": json.loads(cmd), "exposed": exposed, "user": users[-1], "granian_port": int(port)}
-
-    def settings(self) -> set[str]:
-        """The environment names the project's settings class reads, from the baked code."""
-        module = CONFIG_MODULE[self.framework].format(slug=self.slug)
-        script = f"from {module} import Settings\nprint('\\n'.join(Settings.model_fields))"
-        done = subprocess.run(
-            ["python", "-c", script],
-            cwd=self.baked.path,
-            env=project_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return {field.upper() for field in done.stdout.split()}
 
 
 _projects: dict[str, Project] = {}
@@ -320,7 +303,7 @@ def test_every_pod_runs_locked_down_with_resources(project: Project) -> None:
 
 @pytest.mark.parametrize(("framework", "answers"), BAKES)
 def test_every_setting_read_is_one_the_project_knows(project: Project) -> None:
-    known = project.settings()
+    known = settings_names(project.baked)
     for option, name in OPTION_SETTINGS.items():
         if project.context[option]:
             assert name in known, f"{option}: {name} is not a setting of the baked project"

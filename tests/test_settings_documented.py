@@ -5,14 +5,13 @@ ignored)."""
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from typing import Any
 
 import pytest
 
-from tests.baking import FRAMEWORKS, Baked, bake, project_env, run
+from tests.baking import FRAMEWORKS, Baked, bake
+from tests.checks import settings_names
 
 # Each option on, and the defaults: what is read differs with the options chosen.
 ANSWERS: tuple[dict[str, Any], ...] = (
@@ -25,7 +24,6 @@ CASES = [
     for framework in FRAMEWORKS
     for answers in ANSWERS
 ]
-SETTINGS_MODULE = {"fastapi": "{slug}.core.config", "flask": "{slug}.config"}
 # `NAME=value` or `# NAME=value`: a setting's line, live or commented out.
 ENV_LINE = re.compile(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=")
 # A table row's first cell names one setting or several (`SMTP_HOST` / `SMTP_PORT`).
@@ -41,19 +39,12 @@ def settings_table(baked: Baked) -> list[str]:
     return [line.split("|")[1] for line in section.splitlines() if line.startswith("|")]
 
 
-def settings_read(baked: Baked) -> set[str]:
-    module = SETTINGS_MODULE[baked.framework].format(slug=baked.slug)
-    script = f"import json; from {module} import Settings; print(json.dumps(list(Settings.model_fields)))"
-    output = run([sys.executable, "-c", script], baked.path, project_env())
-    return {name.upper() for name in json.loads(output.strip().splitlines()[-1])}
-
-
 @pytest.mark.parametrize(("framework", "answers"), CASES)
 def test_every_setting_is_in_the_readme_and_none_is_made_up(
     cookies: Any, framework: str, answers: dict[str, Any]
 ) -> None:
     baked = bake(cookies, framework, **answers)
-    read = settings_read(baked)
+    read = settings_names(baked)
     example = {
         m.group(1) for line in (baked.path / ".env.example").read_text().splitlines() if (m := ENV_LINE.match(line))
     }
