@@ -1,6 +1,7 @@
 """Servers of the tests' own, to break on purpose: a PostgreSQL cluster and a MariaDB
 instance, each with its own data directory, port and socket, and a Redis broker, started
-and removed by the test; and a virtual host of the test's own on the machine's RabbitMQ.
+and removed by the test; a virtual host of the test's own on the machine's RabbitMQ; and
+an SMTP server that receives into the test's own handler.
 The shared servers of the machine are never stopped or reconfigured."""
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from tests.baking import require_tool
-from tests.serving import free_port
+from tests.serving import free_port, stop_server
 
 
 def _children(pid: int) -> list[int]:
@@ -235,13 +239,7 @@ def private_redis(port: int, log: Path) -> Iterator[None]:
         _wait_for_port(port, log)
         yield
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_server(process)
 
 
 RABBITMQ = ("127.0.0.1", 5672)  # the machine's RabbitMQ, user guest/guest
@@ -268,3 +266,15 @@ def rabbitmq_vhost() -> Iterator[str]:
         yield f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/{vhost}"
     finally:
         ctl("delete_vhost", vhost)
+
+
+@contextmanager
+def smtp_server(handler: Any) -> Iterator[int]:
+    """An SMTP server of the test's own (aiosmtpd) on a free port, its messages going to
+    ``handler`` (an aiosmtpd handler: ``handle_DATA`` and friends); yields the port."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()

@@ -13,10 +13,8 @@ arranged without touching the machine's shared Redis.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -29,11 +27,10 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.baking import Baked, bake, project_env, require_tool
-from tests.private_servers import private_redis, rabbitmq_vhost
-from tests.serving import free_port, serving
+from tests.private_servers import private_redis, rabbitmq_vhost, smtp_server
+from tests.serving import free_port, serving, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
@@ -77,27 +74,6 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server(mailbox: Mailbox) -> Iterator[int]:
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-@contextmanager
 def celery_worker(baked: Baked, settings: dict[str, str], log: Path, schedule: Path) -> Iterator[None]:
     """The worker as the README and compose run it: `celery ... worker --beat`."""
     command = ["celery", "--app", f"{baked.slug}.worker:celery_app", "worker", "--beat", "--loglevel", "INFO"]
@@ -120,7 +96,7 @@ def celery_worker(baked: Baked, settings: dict[str, str], log: Path, schedule: P
             time.sleep(0.2)
         yield
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 def register(base_url: str, email: str) -> float:

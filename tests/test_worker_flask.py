@@ -9,10 +9,8 @@ more users register with the broker up; the SMTP server refuses the first attemp
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -27,12 +25,11 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from tests.baking import Baked, bake, project_env, require_tool
-from tests.private_servers import private_redis, rabbitmq_vhost
-from tests.serving import free_port, serving
+from tests.private_servers import private_redis, rabbitmq_vhost, smtp_server
+from tests.serving import free_port, serving, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
@@ -74,30 +71,13 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server(inbox: Inbox) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
-
-
-@contextmanager
 def background(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
         process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_server(process)
 
 
 def register(base_url: str, emails: list[str]) -> list[float]:
