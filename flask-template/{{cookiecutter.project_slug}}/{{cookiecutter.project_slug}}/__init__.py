@@ -86,6 +86,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
         )
     app.after_request(add_security_headers)
     if settings.cors_origins:
+        # Registered before Flask-CORS, so it runs after it (Flask runs these in reverse).
+        app.after_request(vary_on_origin)
         CORS(app, origins=settings.cors_origins)
 
     app.register_api(health.bp)
@@ -116,4 +118,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
 
 def add_security_headers(response: Response) -> Response:
     response.headers.extend(SECURITY_HEADERS)
+    if response.status_code == 204:
+        # No content, so no type: Flask's default text/html would describe a body that is not there.
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+def vary_on_origin(response: Response) -> Response:
+    # The CORS headers depend on the request's Origin, so a cache must not hand one
+    # origin's answer to another (Flask-CORS says so only when it lists several origins).
+    response.vary.add("Origin")
     return response
