@@ -1,8 +1,8 @@
 """What a new user meets first, over real HTTP under granian, for each framework:
 
-- CORS: a browser's preflight on an authenticated route answers 200 with the CORS headers
-  (no token: browsers send none), a foreign origin gets none, and CORS answers carry
-  `Vary: Origin`;
+- CORS: a browser's preflight on an authenticated or rate-limited route answers 200 with
+  the CORS headers (no token: browsers send none; no login attempt counted), a foreign
+  origin gets none, and CORS answers carry `Vary: Origin`;
 - a 204 carries no `Content-Type`; the one `Server` header is granian's, as the README says;
 - the README's production start, as written, from a fresh bake and its own `uv sync
   --locked --no-dev`: it answers /health with the SECRET_KEY of `.env`, and without one it
@@ -28,7 +28,8 @@ from tests.test_uv import uv_env
 
 ORIGIN = "https://app.example.com"
 FOREIGN_ORIGINS = ("https://evil.example", "null", "https://app.example.com.evil.example")
-AUTHENTICATED = ("/api/v1/items", "/api/v1/items/1", "/api/v1/users/me")
+# The routes behind authentication, and those behind the login rate limit.
+GUARDED = ("/api/v1/items", "/api/v1/items/1", "/api/v1/users/me", "/api/v1/auth/register", "/api/v1/auth/token")
 EMAIL = "front.door@example.com"
 PASSWORD = "a long enough secret"
 SECRET_KEY_LINE = "SECRET_KEY is not set"
@@ -56,7 +57,8 @@ def check_cors(response: httpx.Response, label: str) -> None:
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_cors_204_and_server_header_over_http(cookies: Any, tmp_path: Path, framework: str) -> None:
     baked = bake(cookies, framework, database="sqlite", use_auth=True)
-    settings = {"ENVIRONMENT": "production", "CORS_ORIGINS": ORIGIN}
+    # Fewer attempts than the preflights below: a preflight is no login attempt.
+    settings = {"ENVIRONMENT": "production", "CORS_ORIGINS": ORIGIN, "LOGIN_RATE_LIMIT": "5/minute"}
     with serving(baked, tmp_path / "server.log", settings) as base_url:
         answers: list[tuple[str, httpx.Response]] = []
 
@@ -71,8 +73,8 @@ def test_cors_204_and_server_header_over_http(cookies: Any, tmp_path: Path, fram
         assert token.status_code == 200, token.text
         bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "Origin": ORIGIN}
 
-        # Preflights on every authenticated route, many at once, as a page loading does.
-        jobs = [(path, method) for path in AUTHENTICATED for method in ("GET", "POST", "PATCH", "DELETE")] * 4
+        # Preflights on every guarded route, many at once, as a page loading does.
+        jobs = [(path, method) for path in GUARDED for method in ("GET", "POST", "PATCH", "DELETE")] * 4
         with ThreadPoolExecutor(8) as pool:
             preflights = list(
                 pool.map(lambda job: call(str(job), "OPTIONS", job[0], headers=preflight(ORIGIN, job[1])), jobs)
@@ -93,6 +95,10 @@ def test_cors_204_and_server_header_over_http(cookies: Any, tmp_path: Path, fram
             assert simple.headers.get("access-control-allow-origin") in (None, "*"), simple.headers
 
         # The calls the preflights were for, and a refusal the page can read.
+        again = call(
+            "register again", "POST", "/api/v1/auth/register", json={"email": f"2{EMAIL}", "password": PASSWORD}
+        )
+        assert again.status_code == 201, again.text
         created = call("create", "POST", "/api/v1/items", headers=bearer, json={"name": "from the browser"})
         assert created.status_code == 201, created.text
         check_cors(created, "create")

@@ -22,18 +22,22 @@ def test_me_accepts_the_scheme_in_any_case(client: FlaskClient, auth: AuthAction
     assert response.status_code == 200
 
 
-def test_a_cors_preflight_needs_no_token(database_url: str, client: FlaskClient) -> None:
+def test_a_cors_preflight_needs_no_token_and_is_no_attempt(database_url: str) -> None:
     origin = "https://app.example.com"
-    preflight = {
-        "Origin": origin,
-        "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization",
-    }
-    cors = create_app(make_config(DATABASE_URL=database_url, CORS_ORIGINS=origin)).test_client()
-    response = cors.options("/api/v1/users/me", headers=preflight)
-    assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] == origin
-    assert response.headers["Access-Control-Allow-Headers"].lower() == "authorization"
-    assert "Origin" in response.vary
-    # Without CORS_ORIGINS, OPTIONS is a method the path does not have.
-    assert client.options("/api/v1/users/me", headers=preflight).status_code == 405
+    # One attempt a minute: were preflights attempts, the second would be refused.
+    settings = {"CORS_ORIGINS": origin, "LOGIN_RATE_LIMIT": "1/minute"}
+    client = create_app(make_config(DATABASE_URL=database_url, **settings)).test_client()
+    for path in ("/api/v1/users/me", "/api/v1/auth/register", "/api/v1/auth/register"):
+        response = client.options(
+            path,
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+        assert response.status_code == 200, (path, response.get_json())
+        assert response.headers["Access-Control-Allow-Origin"] == origin
+        allowed = response.headers["Access-Control-Allow-Headers"].lower()
+        assert allowed == "authorization, content-type"
+        assert "Origin" in response.vary

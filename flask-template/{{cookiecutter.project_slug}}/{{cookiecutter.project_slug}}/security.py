@@ -132,10 +132,6 @@ def user_id_of(sub: Any) -> int | None:
 
 def authenticate() -> None:
     """Run before every view that needs a signed-in user: 401 without a valid token."""
-    if request.method == "OPTIONS":
-        # A browser's CORS preflight carries no credentials (Fetch standard): Flask answers
-        # it, and Flask-CORS adds its headers, or a 405 when CORS_ORIGINS is empty.
-        return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         raise APIError(401, "Not authenticated", BEARER)
