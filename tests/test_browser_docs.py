@@ -2,6 +2,9 @@
 server as its README starts it, serves a Swagger UI that renders every
 operation without any request leaving loopback, logs in through its Authorize
 dialog (OAuth2 password flow) and runs "Try it out" on /api/v1/users/me to a 200.
+A page on another origin (listed in CORS_ORIGINS) logs in and calls the API with
+the bearer token, through the browser's own CORS preflights; a page on an origin
+not listed cannot read the API's answers.
 
 Needs Debian's chromium (/usr/bin/chromium, or another Chromium-based browser
 named by $CHROMIUM) and Playwright for Python (no browser download). Screenshots
@@ -11,7 +14,11 @@ the test prints where."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +42,55 @@ def artifacts_dir(tmp_path: Path, framework: str) -> Path:
     return where
 
 
+# What a single-page app on another origin does: log in, then call the API with the token.
+# Each call but the login needs a CORS preflight (a JSON body, an Authorization header).
+CROSS_ORIGIN_CALLS = """async ([api, email, password]) => {
+    const answer = async (response) => ({status: response.status, body: await response.json()});
+    try {
+        const login = await answer(await fetch(api + "/api/v1/auth/token", {
+            method: "POST", body: new URLSearchParams({username: email, password: password}),
+        }));
+        const bearer = {Authorization: "Bearer " + login.body.access_token};
+        const created = await answer(await fetch(api + "/api/v1/items", {
+            method: "POST", headers: {...bearer, "Content-Type": "application/json"},
+            body: JSON.stringify({name: "from another origin"}),
+        }));
+        const me = await answer(await fetch(api + "/api/v1/users/me", {headers: bearer}));
+        const deleted = await fetch(api + "/api/v1/items/" + created.body.id, {method: "DELETE", headers: bearer});
+        return {login: login.status, created: created.status, me: me, deleted: deleted.status};
+    } catch (error) {
+        return {error: String(error)};
+    }
+}"""
+
+
+@contextmanager
+def page_server() -> Iterator[int]:
+    """A plain page on a port of its own: another origin than the API's."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>another origin</title><p>a single-page app</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 def shown_path(text: str) -> str:
     """Swagger UI breaks long paths with zero-width spaces."""
     return text.replace("\u200b", "").strip()
@@ -53,9 +109,15 @@ def test_docs_work_in_a_real_browser(cookies: Any, tmp_path: Path, framework: st
     baked = bake(cookies, framework, database="sqlite", use_auth=True)
     shots = artifacts_dir(tmp_path, framework)
     # The README's deployment commands (migrations, then granian) with ENVIRONMENT=production,
-    # the docs on, and the SECRET_KEY of .env.
+    # the docs on, the SECRET_KEY of .env, and the other page's origin allowed.
     settings = {"ENVIRONMENT": "production", "DOCS_ENABLED": "true"}
-    with serving(baked, tmp_path / "server.log", settings, workers=1) as base_url:
+    with (
+        page_server() as app_port,
+        serving(
+            baked, tmp_path / "server.log", {**settings, "CORS_ORIGINS": f"http://127.0.0.1:{app_port}"}, workers=1
+        ) as base_url,
+    ):
+        app_origin, foreign_origin = f"http://127.0.0.1:{app_port}", f"http://localhost:{app_port}"
         registered = httpx.post(
             f"{base_url}/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}, timeout=10
         )
@@ -117,6 +179,22 @@ def test_docs_work_in_a_real_browser(cookies: Any, tmp_path: Path, framework: st
                 page.screenshot(path=str(shots / "3-users-me.png"), full_page=True)
                 assert status.inner_text().strip() == "200", status.inner_text()
                 assert EMAIL in me.locator(".live-responses-table tbody .response-col_description").first.inner_text()
+
+                # Another origin, with no request routing: Playwright would answer routed
+                # preflights itself, and the server's own answers are what is tested here.
+                other = browser.new_context()
+                other_page = other.new_page()
+                other_page.goto(f"{app_origin}/")
+                calls = other_page.evaluate(CROSS_ORIGIN_CALLS, [base_url, EMAIL, PASSWORD])
+                print(f"{framework}: calls from {app_origin}: {calls}")
+                me_answer = calls.pop("me", {})
+                assert calls == {"login": 200, "created": 201, "deleted": 204}, calls
+                assert me_answer.get("status") == 200 and me_answer["body"]["email"] == EMAIL, me_answer
+                other_page.goto(f"{foreign_origin}/")
+                refused = other_page.evaluate(CROSS_ORIGIN_CALLS, [base_url, EMAIL, PASSWORD])
+                print(f"{framework}: calls from {foreign_origin}: {refused}")
+                assert refused == {"error": "TypeError: Failed to fetch"}, refused
+                other.close()
             except Exception:
                 page.screenshot(path=str(shots / "failed.png"), full_page=True)
                 raise

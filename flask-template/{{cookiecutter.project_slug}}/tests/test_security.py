@@ -6,14 +6,17 @@ import logging
 import os
 import socket
 import threading
+import traceback
 import uuid
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.project_slug }} import create_app, security
 from {{ cookiecutter.project_slug }}.config import ConfigError, Settings
+from {{ cookiecutter.project_slug }}.errors import APIError
 
 from .helpers import TEST_SECRET_KEY, make_config
 
@@ -107,6 +110,29 @@ def test_a_full_hashing_queue_answers_503_without_waiting(
     assert taken == 2 * security.CORES
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
+
+
+def test_each_refusal_is_a_new_error_that_keeps_no_earlier_frames(app: Flask) -> None:
+    # A login flood is refused many times a second: were one exception raised again and
+    # again, its traceback would grow by a few frames at each refusal, and stay in memory.
+    taken = 0
+    while security.ADMITTED.acquire(blocking=False):
+        taken += 1
+    refusals: list[APIError] = []
+    frames: list[int] = []
+    try:
+        with app.app_context():
+            for _ in range(200):
+                with pytest.raises(APIError) as refused:
+                    security.hash_password("correct horse")
+                refusals.append(refused.value)
+                frames.append(len(traceback.extract_tb(refused.value.__traceback__)))
+    finally:
+        for _ in range(taken):
+            security.ADMITTED.release()
+    assert {error.status for error in refusals} == {503}
+    assert len({id(error) for error in refusals}) == len(refusals)
+    assert set(frames) == {frames[0]}, f"traceback frames from {frames[0]} to {max(frames)}"
 
 
 def test_hashing_threads_yield_the_cpu(client: FlaskClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, redirect
+from flask import Response, current_app, redirect, request
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
@@ -86,6 +86,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
         )
     app.after_request(add_security_headers)
     if settings.cors_origins:
+        # The app's own before_request runs before the blueprints' (authentication, the login
+        # rate limit): a preflight is answered there, and Flask-CORS adds its headers.
+        app.before_request(answer_preflight)
+        # Registered before Flask-CORS, so it runs after it (Flask runs these in reverse).
+        app.after_request(vary_on_origin)
         CORS(app, origins=settings.cors_origins)
 
     app.register_api(health.bp)
@@ -116,4 +121,22 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
 
 def add_security_headers(response: Response) -> Response:
     response.headers.extend(SECURITY_HEADERS)
+    if response.status_code == 204:
+        # No content, so no type: Flask's default text/html would describe a body that is not there.
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+def answer_preflight() -> Response | None:
+    # A browser's CORS preflight carries no credentials (the Fetch standard) and is no
+    # login attempt: Flask's automatic OPTIONS answer, for a path that exists.
+    if request.method == "OPTIONS" and request.routing_exception is None:
+        return current_app.make_default_options_response()
+    return None
+
+
+def vary_on_origin(response: Response) -> Response:
+    # The CORS headers depend on the request's Origin, so a cache must not hand one
+    # origin's answer to another (Flask-CORS says so only when it lists several origins).
+    response.vary.add("Origin")
     return response

@@ -1,5 +1,5 @@
 """Settings, read once per app from the environment (where `flask` and the WSGI module
-put what `.env` holds, when python-dotenv is installed)."""
+put what `.env` holds)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from email.utils import parseaddr
 {%- endif %}
 from typing import Any, Literal
 
+import click
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 {%- if cookiecutter.database != "none" %}
@@ -29,8 +30,10 @@ NEW_KEY_HINT = 'generate one with: python3 -c "import os; print(os.urandom(32).h
 {%- endif %}
 
 
-class ConfigError(Exception):
-    """Settings that cannot work; the message is one line, fit for an operator."""
+class ConfigError(click.ClickException):
+    """Settings that cannot work; the message is one line, fit for an operator.
+
+    A ClickException, so that `flask` commands (`flask db upgrade`) print it as one line."""
 
 
 class Settings(BaseModel):

@@ -55,7 +55,12 @@ HASHING = ThreadPoolExecutor(
     CORES, thread_name_prefix="password-hashing", initializer=_lower_priority
 )
 T = TypeVar("T")
-BUSY = APIError(503, "Service Unavailable", {"Retry-After": "1"})
+
+
+def busy() -> APIError:
+    # A new one per refusal: raising one shared exception again would lengthen its
+    # traceback each time, keeping every refused request's frames alive.
+    return APIError(503, "Service Unavailable", {"Retry-After": "1"})
 
 
 def init_app(app: OpenAPI, settings: Settings) -> None:
@@ -84,14 +89,14 @@ def _hasher() -> PasswordHash:
 def _in_turn(work: Callable[..., T], *args: Any) -> T:
     """Run ``work`` on a hashing thread; 503 when the queue is full or the wait too long."""
     if not ADMITTED.acquire(blocking=False):
-        raise BUSY
+        raise busy()
     try:
         turn = HASHING.submit(work, *args)
         try:
             return turn.result(timeout=HASHING_WAIT_SECONDS)
         except TimeoutError:
             turn.cancel()
-            raise BUSY from None
+            raise busy() from None
     finally:
         ADMITTED.release()
 

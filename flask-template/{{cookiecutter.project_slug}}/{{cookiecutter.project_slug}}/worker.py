@@ -12,7 +12,7 @@ from flask.cli import load_dotenv
 
 from . import create_app
 
-# `.env` in the working directory, as for the web app (a no-op without python-dotenv).
+# `.env` in the working directory, as for the web app.
 load_dotenv()
 flask_app = create_app()
 celery_app: Celery[Any] = flask_app.extensions["celery"]

@@ -4,13 +4,18 @@
 from flask.cli import load_dotenv
 
 from . import create_app
+from .config import ConfigError
 {%- if cookiecutter.use_observability %}
 from .observability import start_metrics_listener
 {%- endif %}
 
-# `.env` in the working directory, as `flask run` reads it (a no-op without python-dotenv).
+# `.env` in the working directory, as `flask` commands read it.
 load_dotenv()
-app = create_app()
+try:
+    app = create_app()
+except ConfigError as error:
+    # One line for the operator from each server process, not a traceback each.
+    raise SystemExit(str(error)) from None
 {%- if cookiecutter.use_observability %}
 # The served process only: tests and `flask` commands open no metrics port.
 start_metrics_listener(app.config["SETTINGS"])
