@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -162,23 +162,26 @@ def server_problem(kind: str) -> str | None:
     return None
 
 
-def require_server(kind: str) -> None:
-    problem = server_problem(kind)
-    if problem is None:
-        return
+def missing(problem: str) -> NoReturn:
+    """The suite's one rule for a server, tool or browser a test needs and cannot have:
+    with REQUIRE_DB_SERVERS=1 (set by .ci/run and the workflow, which install every one) the
+    test fails; on a developer's machine it skips, saying what is missing."""
     if os.environ.get("REQUIRE_DB_SERVERS") == "1":
         pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
-    pytest.skip(f"{problem}; start it (see README) or run with REQUIRE_DB_SERVERS=1 to make this fail")
+    pytest.skip(f"{problem}; install or start it (see README), REQUIRE_DB_SERVERS=1 makes this a failure")
+
+
+def require_server(kind: str) -> None:
+    problem = server_problem(kind)
+    if problem is not None:
+        missing(problem)
 
 
 def require_tool(path: str | None, problem: str) -> str:
-    """``path`` of a program the test drives; skip without it, fail under REQUIRE_DB_SERVERS=1
-    (CI installs every such program, so a missing one there is a broken CI, not a skip)."""
+    """``path`` of a program the test drives, or ``missing(problem)``."""
     if path is not None and Path(path).exists():
         return path
-    if os.environ.get("REQUIRE_DB_SERVERS") == "1":
-        pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
-    pytest.skip(problem)
+    missing(problem)
 
 
 def load_hook(name: str) -> ModuleType:
