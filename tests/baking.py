@@ -6,13 +6,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 
@@ -28,11 +31,16 @@ SERVER_URLS = {
     "mysql": os.environ.get("TEMPLATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
 }
 
+# The Redis a baked project's own Redis tests use: given as TEST_REDIS_URL, those tests are
+# required there (each template's README, "Tests"), as the machine's Redis is here.
+TEST_REDIS_URL = os.environ.get("TEMPLATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 # Settings a developer's shell may carry that must not leak into a baked
 # project's own test run.
 PROJECT_SETTINGS = (
     "DATABASE_URL",
     "TEST_DATABASE_URL",
+    "TEST_REDIS_URL",
     "SECRET_KEY",
     "ACCESS_TOKEN_EXPIRE_MINUTES",
     "CORS_ORIGINS",
@@ -119,6 +127,32 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: 
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, f"`{' '.join(args)}` in {cwd} exited {completed.returncode}:\n{output}"
+    return output
+
+
+def run_project_tests(
+    project: Path, env: dict[str, str] | None = None, python: str = "python", timeout: float = 600
+) -> str:
+    """A baked project's own suite, as its README runs it, with the machine's Redis given to
+    its Redis tests; fail when a test fails or skips (a skip is a check the suite never made)."""
+    env = dict(env or project_env())
+    if any("TEST_REDIS_URL" in test.read_text() for test in (project / "tests").glob("*.py")):
+        redis = urlsplit(TEST_REDIS_URL)
+        try:
+            socket.create_connection((redis.hostname or "127.0.0.1", redis.port or 6379), timeout=3).close()
+        except OSError as error:
+            missing(f"no Redis at {TEST_REDIS_URL} ({error}) for the project's Redis tests")
+        env["TEST_REDIS_URL"] = TEST_REDIS_URL
+    with tempfile.TemporaryDirectory() as where:
+        report = Path(where) / "junit.xml"
+        args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", f"--junitxml={report}"]
+        output = run(args, project, env, timeout)
+        suites = list(ElementTree.parse(report).getroot().iter("testsuite"))
+    tests = sum(int(suite.get("tests", 0)) for suite in suites)
+    skipped = sum(int(suite.get("skipped", 0)) for suite in suites)
+    print(f"{project.name}: {tests} tests, {skipped} skipped")
+    reasons = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert skipped == 0, f"{project.name}'s own suite skipped {skipped} of {tests} tests:\n" + "\n".join(reasons)
     return output
 
 

@@ -25,6 +25,7 @@ from tests.baking import (
     require_server,
     require_tool,
     run,
+    run_project_tests,
 )
 from tests.test_entry_points import cookiecutter, snapshot, user_config
 
@@ -304,7 +305,7 @@ def test_cruft_update_brings_a_template_change(tmp_path: Path, snapshot: Path, f
     assert changed == {"README.md", ".cruft.json"}, changed
     assert cruft(project, "check").returncode == 0
 
-    run([str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, timeout=600)
+    run_project_tests(project, python=str(BIN / "python"))
 
 
 # --- the root README's first commands -------------------------------------------

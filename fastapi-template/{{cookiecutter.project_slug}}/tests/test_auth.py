@@ -279,16 +279,16 @@ def test_the_rate_setting_is_checked_at_load() -> None:
     assert Settings(_env_file=None).login_rate_limit == "30/minute"
 
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Given (README, "Tests"), a Redis that does not answer there fails the test.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="set TEST_REDIS_URL to run it (README, Tests)")
 async def test_attempts_counted_in_redis_are_shared() -> None:
-    first, second = AttemptLimiter("2/minute", REDIS_URL), AttemptLimiter("2/minute", REDIS_URL)
+    first = AttemptLimiter("2/minute", TEST_REDIS_URL)
+    second = AttemptLimiter("2/minute", TEST_REDIS_URL)
     key = ("test", secrets.token_hex(8))
-    try:
-        await first.hit(*key)
-    except Exception as error:  # no Redis server here
-        pytest.skip(f"no Redis at {REDIS_URL} (set TEST_REDIS_URL): {error}")
+    await first.hit(*key)
     # A second process (another limiter) sees the first one's attempt.
     await second.hit(*key)
     with pytest.raises(HTTPException) as refused:
