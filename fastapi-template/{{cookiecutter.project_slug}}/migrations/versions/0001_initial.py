@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        # Ids never reused on SQLite (db/models/user.py and item.py say why).
+        sqlite_autoincrement=True,
     )
 {%- endif %}
     op.create_table(
@@ -55,6 +57,7 @@ def upgrade() -> None:
         ),
 {%- endif %}
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_items_created_at_id", "items", ["created_at", "id"])
 {%- if cookiecutter.use_auth %}
