@@ -25,12 +25,14 @@ def _created_at(context: DefaultExecutionContext) -> datetime:
 
 class Item(Base):
     __tablename__ = "items"
-    # The index serves the list endpoint's newest-first order. SQLite would reuse the id of
-    # the last row deleted (a client's old link would then show another row): AUTOINCREMENT
-    # never reuses one.
     __table_args__ = (
+        # Serves the list endpoint's newest-first order.
         Index("ix_items_created_at_id", "created_at", "id"),
+{%- if cookiecutter.database == "sqlite" %}
+        # SQLite would reuse the id of the last row deleted (a client's old link would then
+        # show another row): AUTOINCREMENT never reuses one.
         {"sqlite_autoincrement": True},
+{%- endif %}
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
