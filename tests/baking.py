@@ -6,13 +6,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 
@@ -28,11 +31,16 @@ SERVER_URLS = {
     "mysql": os.environ.get("TEMPLATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
 }
 
+# The Redis a baked project's own Redis tests use: given as TEST_REDIS_URL, those tests are
+# required there (each template's README, "Tests"), as the machine's Redis is here.
+TEST_REDIS_URL = os.environ.get("TEMPLATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 # Settings a developer's shell may carry that must not leak into a baked
 # project's own test run.
 PROJECT_SETTINGS = (
     "DATABASE_URL",
     "TEST_DATABASE_URL",
+    "TEST_REDIS_URL",
     "SECRET_KEY",
     "ACCESS_TOKEN_EXPIRE_MINUTES",
     "CORS_ORIGINS",
@@ -122,6 +130,32 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: 
     return output
 
 
+def run_project_tests(
+    project: Path, env: dict[str, str] | None = None, python: str = "python", timeout: float = 600
+) -> str:
+    """A baked project's own suite, as its README runs it, with the machine's Redis given to
+    its Redis tests; fail when a test fails or skips (a skip is a check the suite never made)."""
+    env = dict(env or project_env())
+    if any("TEST_REDIS_URL" in test.read_text() for test in (project / "tests").glob("*.py")):
+        redis = urlsplit(TEST_REDIS_URL)
+        try:
+            socket.create_connection((redis.hostname or "127.0.0.1", redis.port or 6379), timeout=3).close()
+        except OSError as error:
+            missing(f"no Redis at {TEST_REDIS_URL} ({error}) for the project's Redis tests")
+        env["TEST_REDIS_URL"] = TEST_REDIS_URL
+    with tempfile.TemporaryDirectory() as where:
+        report = Path(where) / "junit.xml"
+        args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", f"--junitxml={report}"]
+        output = run(args, project, env, timeout)
+        suites = list(ElementTree.parse(report).getroot().iter("testsuite"))
+    tests = sum(int(suite.get("tests", 0)) for suite in suites)
+    skipped = sum(int(suite.get("skipped", 0)) for suite in suites)
+    print(f"{project.name}: {tests} tests, {skipped} skipped")
+    reasons = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert skipped == 0, f"{project.name}'s own suite skipped {skipped} of {tests} tests:\n" + "\n".join(reasons)
+    return output
+
+
 # --- the database servers -------------------------------------------------
 
 
@@ -162,23 +196,26 @@ def server_problem(kind: str) -> str | None:
     return None
 
 
-def require_server(kind: str) -> None:
-    problem = server_problem(kind)
-    if problem is None:
-        return
+def missing(problem: str) -> NoReturn:
+    """The suite's one rule for a server, tool or browser a test needs and cannot have:
+    with REQUIRE_DB_SERVERS=1 (set by .ci/run and the workflow, which install every one) the
+    test fails; on a developer's machine it skips, saying what is missing."""
     if os.environ.get("REQUIRE_DB_SERVERS") == "1":
         pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
-    pytest.skip(f"{problem}; start it (see README) or run with REQUIRE_DB_SERVERS=1 to make this fail")
+    pytest.skip(f"{problem}; install or start it (see README), REQUIRE_DB_SERVERS=1 makes this a failure")
+
+
+def require_server(kind: str) -> None:
+    problem = server_problem(kind)
+    if problem is not None:
+        missing(problem)
 
 
 def require_tool(path: str | None, problem: str) -> str:
-    """``path`` of a program the test drives; skip without it, fail under REQUIRE_DB_SERVERS=1
-    (CI installs every such program, so a missing one there is a broken CI, not a skip)."""
+    """``path`` of a program the test drives, or ``missing(problem)``."""
     if path is not None and Path(path).exists():
         return path
-    if os.environ.get("REQUIRE_DB_SERVERS") == "1":
-        pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
-    pytest.skip(problem)
+    missing(problem)
 
 
 def load_hook(name: str) -> ModuleType:

@@ -28,7 +28,7 @@ from cookiecutter.main import cookiecutter
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.baking import FRAMEWORKS, load_hook, project_env, run, template_context, template_dir
+from tests.baking import FRAMEWORKS, load_hook, project_env, run, run_project_tests, template_context, template_dir
 
 FREE_TEXT = ("project_name", "description", "author_name")
 JINJA_MARKERS = re.compile(r"\{[{%#]|[}%#]\}")
@@ -249,7 +249,7 @@ def test_hostile_answers_bake_a_project_that_passes_its_checks(
     run(["ruff", "check", "--no-cache", "."], project, env)
     run(["ruff", "format", "--check", "--no-cache", "."], project, env)
     run(["python", "-m", "mypy"], project, env)
-    run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    run_project_tests(project, env)
 
 
 @pytest.mark.parametrize("name", ["W" * 41, "北京" * 10 + "x", "🚀" * 21])

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from tests.baking import DATABASES, FRAMEWORKS, SERVER_DATABASES, Baked, bake, load_hook, project_env, run
+from tests.baking import (
+    DATABASES,
+    FRAMEWORKS,
+    SERVER_DATABASES,
+    Baked,
+    bake,
+    load_hook,
+    project_env,
+    run,
+    run_project_tests,
+)
 from tests.checks import manifest_paths, traces, unrendered
 
 COMBINATIONS = [
@@ -90,7 +100,7 @@ def check_project(baked: Baked, mypy_cache: Path, test_database_url: str | None)
     run(["python", "-m", "mypy"], baked.path, env)
     if test_database_url:
         env["TEST_DATABASE_URL"] = test_database_url
-    run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], baked.path, env)
+    run_project_tests(baked.path, env)
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.baking import ROOT, server_problem
+from tests.baking import ROOT, require_tool, server_problem
 
 COMMAND = ROOT / "benchmarks" / "run.py"
 
@@ -54,8 +54,9 @@ def measured(runs: list[dict[str, Any]], **criteria: Any) -> list[dict[str, Any]
 
 @pytest.mark.slow
 def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk, the benchmark's load generator, is not installed: sudo apt-get install -y wrk")
+    require_tool(
+        shutil.which("wrk"), "wrk, the benchmark's load generator, is not installed: sudo apt-get install -y wrk"
+    )
     section_before = readme_section()
     completed = subprocess.run(
         [sys.executable, str(COMMAND), "--smoke", "--out", str(tmp_path)],

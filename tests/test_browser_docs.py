@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.baking import bake
+from tests.baking import bake, require_tool
 from tests.serving import serving
 
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
@@ -99,11 +99,7 @@ def shown_path(text: str) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", ["fastapi", "flask"])
 def test_docs_work_in_a_real_browser(cookies: Any, tmp_path: Path, framework: str) -> None:
-    if not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set CHROMIUM"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing}; CI must have it")
-        pytest.skip(missing)
+    require_tool(CHROMIUM, f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set CHROMIUM")
     from playwright.sync_api import Route, sync_playwright
 
     baked = bake(cookies, framework, database="sqlite", use_auth=True)

@@ -14,7 +14,19 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.baking import BIN, FRAMEWORKS, ROOT, SERVER_URLS, connect, load_hook, project_env, require_server, run
+from tests.baking import (
+    BIN,
+    FRAMEWORKS,
+    ROOT,
+    SERVER_URLS,
+    connect,
+    load_hook,
+    project_env,
+    require_server,
+    require_tool,
+    run,
+    run_project_tests,
+)
 from tests.test_entry_points import cookiecutter, snapshot, user_config
 
 __all__ = ["snapshot"]  # the module-scoped fixture: a git repository of the working tree
@@ -124,11 +136,9 @@ def test_printed_create_database_step_creates_the_database_in_env(
     database that .env's DATABASE_URL names, right before the migrations step."""
     require_server(kind)
     client = {"postgresql": "createdb", "mysql": "mysql"}[kind]
-    if shutil.which(client) is None:
-        problem = f"the {client} client is not installed (Debian: postgresql-client, mariadb-client)"
-        if os.environ.get("REQUIRE_DB_SERVERS") == "1":
-            pytest.fail(f"{problem}; REQUIRE_DB_SERVERS=1 makes this a failure")
-        pytest.skip(problem)
+    require_tool(
+        shutil.which(client), f"the {client} client is not installed (Debian: postgresql-client, mariadb-client)"
+    )
     slug = f"tpl_{uuid.uuid4().hex[:12]}"
     project, steps = baked_steps(
         tmp_path, snapshot, framework, path_without_uv(tmp_path), database=kind, project_slug=slug
@@ -295,7 +305,7 @@ def test_cruft_update_brings_a_template_change(tmp_path: Path, snapshot: Path, f
     assert changed == {"README.md", ".cruft.json"}, changed
     assert cruft(project, "check").returncode == 0
 
-    run([str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, timeout=600)
+    run_project_tests(project, python=str(BIN / "python"))
 
 
 # --- the root README's first commands -------------------------------------------

@@ -281,7 +281,9 @@ def test_no_lock_is_held_while_the_email_is_sent(
         finally:
             held.release.set()
         assert sending.result(timeout=30) is True
-    assert elapsed < 2.0
+    # Written while the send was held: a lock kept through the send would have made the
+    # write wait out DATABASE_TIMEOUT and fail. The time is a figure, not a check.
+    print(f"write beside a held send: {elapsed:.3f} s")
     # The claim was committed before the send.
     assert (row.attempts, row.sent_at) == (1, None)
     assert row.claimed_until is not None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -44,6 +45,48 @@ def test_register_twice_in_any_case_conflicts(client: FlaskClient, auth: AuthAct
     response = client.post(REGISTER, json={"email": "ADA@example.com", "password": "another one"})
     assert response.status_code == 409
     assert response.get_json() == {"detail": "Email already registered"}
+
+
+def fullwidth(text: str) -> str:
+    """``text`` in fullwidth forms (U+FF01 to U+FF5E), which NFKC folds back to ASCII."""
+    return "".join(chr(ord(char) + 0xFEE0) for char in text)
+
+
+def test_other_spellings_of_an_email_are_the_same_account(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.register("José@example.com")
+    # Decomposed (e and a combining accent), as some keyboards and systems send it.
+    decomposed = unicodedata.normalize("NFD", "josé@example.com")
+    for username in (decomposed, fullwidth("jos") + "é@example.com"):
+        auth.token(username)
+    for email in (
+        decomposed,
+        fullwidth("jos") + "é@" + fullwidth("example") + ".com",
+        "JOSÉ" + fullwidth("@") + "example.com",
+    ):
+        response = client.post(REGISTER, json={"email": email, "password": "correct horse"})
+        assert response.status_code == 409, email
+
+
+DOMAIN_189 = f"{'b' * 63}.{'c' * 63}.{'d' * 57}.com"
+
+
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("a" * 64 + "@example.com", 201),
+        ("a" * 65 + "@example.com", 422),
+        ("é" * 32 + "@example.com", 201),
+        ("é" * 33 + "@example.com", 422),
+        ("a" * 64 + "@" + DOMAIN_189, 201),
+        ("a" * 64 + "@x" + DOMAIN_189, 422),
+    ],
+)
+def test_email_lengths_follow_rfc_5321(client: FlaskClient, email: str, status: int) -> None:
+    # At most 64 bytes before the @ and 254 in all.
+    response = client.post(REGISTER, json={"email": email, "password": "correct horse"})
+    assert response.status_code == status, response.get_json()
 
 
 @pytest.mark.parametrize(

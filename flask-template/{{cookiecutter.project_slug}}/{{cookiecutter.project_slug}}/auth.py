@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from flask import has_request_context, request
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,13 +31,38 @@ bp = APIBlueprint("auth", __name__, url_prefix="/api/v1/auth", abp_tags=[Tag(nam
 bp.before_request(ratelimit.per_client)
 # Token and user answers must not be kept by caches (RFC 6749, section 5.1).
 NO_STORE = {"Cache-Control": "no-store"}
+# RFC 5321, 4.5.3.1: at most 64 octets before the @ and 254 in all.
+LOCAL_PART_MAX, EMAIL_MAX = 64, 254
+
+
+def normalize_email(text: str) -> str:
+    """The one spelling of an address that register stores and login looks up: NFKC folds
+    look-alikes (a fullwidth letter is that letter) and composes accents (an e and a
+    combining accent are one character), then lowercase: two spellings, one account."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.strip()).lower())
+
+
+def _folded(value: object) -> object:
+    return normalize_email(value) if isinstance(value, str) else value
+
+
+def _within_rfc_5321(value: str) -> str:
+    value = normalize_email(value)
+    local = value.rpartition("@")[0]
+    if len(local.encode()) > LOCAL_PART_MAX or len(value.encode()) > EMAIL_MAX:
+        raise ValueError(f"at most {LOCAL_PART_MAX} bytes before the @ and {EMAIL_MAX} in all")
+    return value
+
+
+# Folded before it is checked, so that a fullwidth at sign is checked as the @ it becomes.
+Email = Annotated[EmailStr, BeforeValidator(_folded), AfterValidator(_within_rfc_5321)]
 
 
 class UserCreate(BaseModel):
     # hide_input_in_errors: a 422 says what is wrong with a password, never what it was.
     model_config = ConfigDict(extra="forbid", from_attributes=True, hide_input_in_errors=True)
 
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=8, max_length=128, pattern=NO_NUL)
 
 
@@ -74,7 +108,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 @bp.post("/register", responses={201: UserRead})
 def register(body: UserCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
-    email = body.email.lower()
+    email = body.email
     # Hashed before the first query, so the transaction (and any write lock) is
     # not held during the deliberately slow hash; a taken email costs the same time.
     hashed_password = hash_password(body.password)
@@ -96,8 +130,8 @@ def register(body: UserCreate) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 @bp.post("/token", responses={200: Token})
 def token(form: TokenForm) -> tuple[dict[str, Any], int, dict[str, str]]:
-    # Emails are stored lowercased (see register); a pasted address may carry spaces.
-    email = form.username.strip().lower()
+    # Spelled as register stored it (normalize_email): another spelling is the same account.
+    email = normalize_email(form.username)
     ratelimit.hit("token-email", email)
     # No stored email holds a NUL, and not every database accepts one in a query.
     found = None if "\x00" in email else select(User).where(User.email == email)

@@ -46,6 +46,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class User(Base):
     __tablename__ = "users"
+{%- if cookiecutter.database == "sqlite" %}
+    # SQLite would reuse the id of the last row deleted (an old token's `sub` would then name
+    # another user): AUTOINCREMENT never reuses one.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+{%- endif %}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
@@ -60,6 +65,11 @@ class User(Base):
 
 class Item(Base):
     __tablename__ = "items"
+{%- if cookiecutter.database == "sqlite" %}
+    # SQLite would reuse the id of the last row deleted (a client's old link would then show
+    # another row): AUTOINCREMENT never reuses one.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+{%- endif %}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

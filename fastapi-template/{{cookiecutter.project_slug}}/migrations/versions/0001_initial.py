@@ -36,6 +36,10 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+{%- if cookiecutter.database == "sqlite" %}
+        # Ids never reused on SQLite (db/models/user.py and item.py say why).
+        sqlite_autoincrement=True,
+{%- endif %}
     )
 {%- endif %}
     op.create_table(
@@ -55,6 +59,9 @@ def upgrade() -> None:
         ),
 {%- endif %}
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+{%- if cookiecutter.database == "sqlite" %}
+        sqlite_autoincrement=True,
+{%- endif %}
     )
     op.create_index("ix_items_created_at_id", "items", ["created_at", "id"])
 {%- if cookiecutter.use_auth %}

@@ -31,6 +31,10 @@ def upgrade() -> None:
         sa.Column("hashed_password", sa.String(length=255), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+{%- if cookiecutter.database == "sqlite" %}
+        # Ids never reused on SQLite (models.py says why).
+        sqlite_autoincrement=True,
+{%- endif %}
     )
     op.create_index(op.f("ix_users_email"), "users", ["email"], unique=True)
 {%- endif %}
@@ -48,6 +52,9 @@ def upgrade() -> None:
         ),
 {%- endif %}
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+{%- if cookiecutter.database == "sqlite" %}
+        sqlite_autoincrement=True,
+{%- endif %}
     )
     op.create_index(op.f("ix_items_created_at"), "items", ["created_at"], unique=False)
 {%- if cookiecutter.use_auth %}

@@ -25,7 +25,7 @@ from {{ cookiecutter.project_slug }}.core.security import (
 )
 from {{ cookiecutter.project_slug }}.db.models import User
 from {{ cookiecutter.project_slug }}.schemas.token import Token
-from {{ cookiecutter.project_slug }}.schemas.user import UserCreate, UserRead
+from {{ cookiecutter.project_slug }}.schemas.user import UserCreate, UserRead, normalize_email
 
 
 class NoStoreRoute(APIRoute):
@@ -127,7 +127,8 @@ async def token(
     settings: SettingsDep,
     request: Request,
 ) -> Token:
-    email = form.username.strip().lower()
+    # Spelled as register stored it (schemas/user.py): another spelling is the same account.
+    email = normalize_email(form.username)
     # Per email too: guessing one account's password from many addresses is refused as well.
     await attempt_limiter(request).hit("email", email)
     # Some databases fail on such text rather than find nothing: it is an unknown email.

@@ -25,8 +25,15 @@ def _created_at(context: DefaultExecutionContext) -> datetime:
 
 class Item(Base):
     __tablename__ = "items"
-    # Serves the list endpoint's newest-first order.
-    __table_args__ = (Index("ix_items_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        # Serves the list endpoint's newest-first order.
+        Index("ix_items_created_at_id", "created_at", "id"),
+{%- if cookiecutter.database == "sqlite" %}
+        # SQLite would reuse the id of the last row deleted (a client's old link would then
+        # show another row): AUTOINCREMENT never reuses one.
+        {"sqlite_autoincrement": True},
+{%- endif %}
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 class User(Base):
     __tablename__ = "users"
+{%- if cookiecutter.database == "sqlite" %}
+    # SQLite would reuse the id of the last row deleted (an old token's `sub` would then name
+    # another user): AUTOINCREMENT never reuses one.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+{%- endif %}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lowercased, so the unique index compares emails case-insensitively.
