@@ -82,7 +82,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
         "GET /health of the generated service: p99 latency",
         "p99 (ms)",
     )
-    axes[0][1].set_yscale("log")
+    if any(group[1] for group in health_groups):
+        axes[0][1].set_yscale("log")
     item_groups = []
     for route in ITEM_ROUTES:
         for database in ("sqlite", "postgresql"):

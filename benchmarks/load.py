@@ -133,7 +133,7 @@ def wrk(url: str, concurrency: int, duration: int, script: Path, pids: Sequence[
         "socket_errors": socket_errors,
         "errors": raw["status"] + socket_errors,
         "peak_rss_mb": memory.peak / 2**20,
-        "cpu_ms_per_request": 1000 * cpu / max(1, raw["requests"]),
+        "cpu_ms_per_request": 1000 * cpu / raw["requests"] if raw["requests"] else None,
     }
 
 

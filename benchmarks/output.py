@@ -466,9 +466,10 @@ def readme_section(results: dict[str, Any], out: Path) -> str:
         START_MARKER,
         "## Flask or FastAPI? Measured.",
         "",
-        "`python -m benchmarks` bakes a FastAPI and a Flask project with the same answers and serves each, "
-        "beside a bare app of its framework and a minimal hand-written app doing the same queries, under "
-        "every candidate production server on loopback; wrk drives them at 1, 32 and 256 connections. "
+        "`python -m benchmarks` bakes a FastAPI and a Flask project with the same answers and serves each "
+        "on loopback under every candidate production server beside a bare app of its framework, and under "
+        "the shipped server also beside a minimal hand-written app doing the same queries with the same "
+        "driver; wrk drives them at 1, 32 and 256 connections. "
         f"Every table of its last run is in [`{relative}/results.md`]({relative}/results.md) "
         f"(the figures in [`results.json`]({relative}/results.json)); how it measures is in "
         "[`benchmarks/README.md`](benchmarks/README.md). "
@@ -486,7 +487,7 @@ def readme_section(results: dict[str, Any], out: Path) -> str:
         "What the observability option costs on `/health` is measured by `benchmarks/observability.py` "
         "([`benchmarks/results/observability.md`](benchmarks/results/observability.md)).",
         "",
-        "To reproduce (about 25 minutes on two cores; `--smoke` for a check in a few minutes):",
+        "To reproduce (about 30 minutes on two cores; `--smoke` for a check in a few minutes):",
         "",
         "```bash",
         "sudo apt-get install -y wrk haproxy   # the load generator and the balancer (Debian/Ubuntu)",

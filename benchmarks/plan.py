@@ -68,9 +68,10 @@ class Plan:
         130 s per repeat for starting, seeding and stopping servers and timing the test suites."""
         per_app = sum(self.seconds(c) + 0.5 for c in self.concurrencies)
         health = sum(per_app * (3 if s.shipped else 2) for s in self.servers)
-        # Every items session runs four routes; with auth, the minimal and bare apps run them too.
-        sessions = len(FRAMEWORKS) * len(self.databases) * (len(self.auths) + 2 * self.auths.count(True)) + 1
-        database = sessions * (4 * per_app + 8)
+        # Every items session runs four routes; with auth, the minimal and bare apps run them too, at one load.
+        sessions = len(FRAMEWORKS) * len(self.databases) * len(self.auths) + 1
+        others = len(FRAMEWORKS) * len(self.databases) * self.auths.count(True) * 2
+        database = sessions * 4 * per_app + others * 4 * (self.seconds(HEADLINE_CONCURRENCY) + 0.5)
         # The replicas row: three replicas and HAProxy started per framework (about 25 s), then one run per count.
         replicas = len(FRAMEWORKS) * (25 + len(REPLICA_COUNTS) * (self.duration + 1.5)) if self.replicas else 0
         if self.only_replicas:
@@ -243,7 +244,7 @@ def items_session(
 ) -> None:
     """The routes of the generated service on a fresh database; with auth and the shipped server,
     also those of the minimal app (the same work, hand-written) on the same database and of the
-    bare app (the framework alone), taking turns with it on every route."""
+    bare app (the framework alone), taking turns with it on every route at HEADLINE_CONCURRENCY."""
     project = projects[(framework, database, auth)]
     if database == "postgresql" and postgres is not None:
         url = postgres.create()
@@ -293,6 +294,8 @@ def items_session(
             path, script = paths[route]
             for concurrency in plan.concurrencies:
                 for app, served in started:
+                    if app != "generated" and concurrency != HEADLINE_CONCURRENCY:
+                        continue  # the framework-or-template comparison is made at one load
                     result = wrk(
                         f"{served.url}{path}", concurrency, plan.seconds(concurrency), script, [served.process.pid]
                     )

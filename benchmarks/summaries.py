@@ -28,8 +28,8 @@ def ratios(
     results: dict[str, Any], numerator: dict[str, Any], denominator: dict[str, Any], metric: str = "rps"
 ) -> list[float]:
     """Per repeat, ``metric`` of one selection over another (both measured in the same repeat)."""
-    top = {run["repeat"]: run[metric] for run in select(results, **numerator) if metric in run}
-    bottom = {run["repeat"]: run[metric] for run in select(results, **denominator) if metric in run}
+    top = {run["repeat"]: run[metric] for run in select(results, **numerator) if run.get(metric) is not None}
+    bottom = {run["repeat"]: run[metric] for run in select(results, **denominator) if run.get(metric) is not None}
     return [top[r] / bottom[r] for r in sorted(top) if r in bottom and bottom[r] > 0]
 
 

@@ -73,18 +73,22 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     assert not results["failures"], f"measurements failed: {results['failures']}"
     runs = results["runs"]
+    # PostgreSQL takes part where it answers (.ci/run has it, and requires it).
+    postgres = server_problem("postgresql") is None or os.environ.get("REQUIRE_DB_SERVERS") == "1"
+    databases = {"sqlite", "postgresql"} if postgres else {"sqlite"}
     for framework in ("fastapi", "flask"):
         for app in ("generated", "bare", "generated-nodb"):
             assert measured(runs, kind="health", framework=framework, app=app), f"no /health of {framework} {app}"
         for app in ("generated", "minimal", "bare"):
-            chosen = measured(runs, kind="items", framework=framework, app=app, database="sqlite", auth=True)
-            assert {run["route"] for run in chosen} == ROUTES, f"routes of the {app} {framework} app: {chosen}"
-            if app != "generated":
-                # The hand-written apps answer every request of the run with a 2xx: the minimal one
-                # accepts the generated service's tokens and finds its items (else 401 or 404).
-                assert all(run["errors"] == 0 for run in chosen), f"{app} {framework} app failed requests: {chosen}"
+            for database in databases:
+                chosen = measured(runs, kind="items", framework=framework, app=app, database=database, auth=True)
+                assert {run["route"] for run in chosen} == ROUTES, f"routes of the {app} {framework} app: {chosen}"
+                if app != "generated":
+                    # The hand-written apps answer every request of the run with a 2xx: the minimal one
+                    # accepts the generated service's tokens and finds its items (else 401 or 404).
+                    assert all(run["errors"] == 0 for run in chosen), f"{app} {framework} app failed: {chosen}"
+        assert {row["database"] for row in results["summary"]["layers"]} == databases
         for row in results["summary"]["layers"]:
-            assert row["database"] == "sqlite"
             assert row[framework]["generated_over_minimal"]["rps"], f"no generated/minimal ratio: {row}"
             assert row[framework]["generated_over_minimal"]["cpu_ms"], f"no generated/minimal CPU ratio: {row}"
             assert all(row["fastapi_over_flask"][app]["rps"] for app in ("bare", "minimal", "generated")), row
@@ -99,9 +103,8 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
             if s["app"] == "generated" and "slow_clients" in s
         )
 
-    # The replicas row runs where HAProxy and PostgreSQL do (.ci/run has both, and requires the database).
+    # The replicas row runs where HAProxy and PostgreSQL do (.ci/run has both).
     haproxy = shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()
-    postgres = server_problem("postgresql") is None or os.environ.get("REQUIRE_DB_SERVERS") == "1"
     if haproxy and postgres:
         for framework in ("fastapi", "flask"):
             counts = {run["replicas"] for run in measured(runs, kind="replicas", framework=framework)}
@@ -117,6 +120,7 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert "](results.png)" in table
     assert "What the framework costs and what the template adds" in table
     assert {row["route"] for row in results["summary"]["layers"]} == ROUTES
+    assert "**What the template adds**" in table
 
     chart = (tmp_path / "results.png").read_bytes()
     assert chart.startswith(b"\x89PNG\r\n\x1a\n") and len(chart) > 10_000

@@ -20,6 +20,8 @@ URL = os.environ["DATABASE_URL"]
 SECRET_KEY = os.environ["SECRET_KEY"]
 SQLITE = URL.startswith("sqlite")
 COLUMNS = "id, name, description, created_at, updated_at, owner_id"
+# The generated service's settings for each SQLite connection (its db/sqlite.py).
+SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 
 
 class Database:
@@ -30,8 +32,9 @@ class Database:
 
     async def open(self) -> None:
         if SQLITE:
-            self.sqlite = await aiosqlite.connect(URL.split(":///", 1)[1], isolation_level=None)
+            self.sqlite = await aiosqlite.connect(URL.split(":///", 1)[1], isolation_level=None, timeout=30)
             self.sqlite.row_factory = aiosqlite.Row
+            await self.sqlite.executescript(SQLITE_PRAGMAS)
         else:
             self.pool = await asyncpg.create_pool(URL, min_size=1, max_size=10)
 

@@ -18,6 +18,8 @@ URL = os.environ["DATABASE_URL"]
 SECRET_KEY = os.environ["SECRET_KEY"]
 SQLITE = URL.startswith("sqlite")
 COLUMNS = "id, name, description, created_at, updated_at, owner_id"
+# The generated service's settings for each SQLite connection (its sqlite.py).
+SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 
 app = Flask(__name__)
 # One connection per server thread, opened on its first request and kept (no pool library).
@@ -31,6 +33,7 @@ def rows(sql: str, *args: Any) -> list[dict[str, Any]]:
         if SQLITE:
             connection = sqlite3.connect(URL.split(":///", 1)[1], isolation_level=None, timeout=30)
             connection.row_factory = sqlite3.Row
+            connection.executescript(SQLITE_PRAGMAS)
         else:
             connection = psycopg.connect(URL, autocommit=True, row_factory=dict_row)
         local.connection = connection
