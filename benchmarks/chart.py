@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.plan import HEADLINE_CONCURRENCY, ITEM_ROUTES
-from benchmarks.servers import TITLES, shipped
+from benchmarks.servers import FRAMEWORKS, TITLES, shipped
 from benchmarks.summaries import select
 
 
@@ -48,68 +48,45 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
 
-    servers = results["servers"]
-    health_groups = [
-        (
-            f"{TITLES[s['framework']]}\n{s['label']}",
-            select(results, kind="health", server=s["key"], app="generated", concurrency=c),
-            select(results, kind="health", server=s["key"], app="bare", concurrency=c),
-        )
-        for s in servers
-    ]
+    top = max(results["meta"]["settings"]["concurrencies"])
+
+    def health_groups(first: dict[str, Any], second: dict[str, Any]) -> list[Any]:
+        """Per server, two selections of its `/health` runs."""
+        return [
+            (
+                f"{TITLES[s['framework']]}\n{s['label']}",
+                select(results, kind="health", server=s["key"], **first),
+                select(results, kind="health", server=s["key"], **second),
+            )
+            for s in results["servers"]
+        ]
+
     bars(
         axes[0][0],
-        health_groups,
+        health_groups({"app": "generated", "concurrency": c}, {"app": "bare", "concurrency": c}),
         "rps",
         ("generated", "bare"),
         f"GET /health, {c} connections: requests/s (bar: median, line: min\u2013max)",
         "requests/s",
     )
-    top = max(results["meta"]["settings"]["concurrencies"])
-    health_groups = [
-        (
-            f"{TITLES[s['framework']]}\n{s['label']}",
-            select(results, kind="health", server=s["key"], app="generated", concurrency=c),
-            select(results, kind="health", server=s["key"], app="generated", concurrency=top),
-        )
-        for s in servers
-    ]
+    latencies = health_groups({"app": "generated", "concurrency": c}, {"app": "generated", "concurrency": top})
     bars(
         axes[0][1],
-        health_groups,
+        latencies,
         "p99_ms",
         (f"{c} connections", f"{top} connections"),
         "GET /health of the generated service: p99 latency",
         "p99 (ms)",
     )
-    if any(group[1] for group in health_groups):
+    if any(group[1] for group in latencies):
         axes[0][1].set_yscale("log")
     item_groups = []
     for route in ITEM_ROUTES:
         for database in ("sqlite", "postgresql"):
             for auth in (False, True):
-                fastapi = select(
-                    results,
-                    kind="items",
-                    app="generated",
-                    route=route,
-                    database=database,
-                    auth=auth,
-                    framework="fastapi",
-                    server=shipped("fastapi").key,
-                    concurrency=c,
-                )
-                flask = select(
-                    results,
-                    kind="items",
-                    app="generated",
-                    route=route,
-                    database=database,
-                    auth=auth,
-                    framework="flask",
-                    server=shipped("flask").key,
-                    concurrency=c,
-                )
+                criteria = {"kind": "items", "app": "generated", "route": route, "concurrency": c}
+                criteria |= {"database": database, "auth": auth}
+                fastapi, flask = (select(results, framework=f, server=shipped(f).key, **criteria) for f in FRAMEWORKS)
                 if fastapi or flask:
                     short = {"GET /api/v1/items/{id}": "GET one", "POST /api/v1/items": "POST"}.get(route, "GET list")
                     where = {"sqlite": "SQLite", "postgresql": "PG"}[database]
