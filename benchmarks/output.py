@@ -347,7 +347,8 @@ def body(results: dict[str, Any], chart: str, level: str) -> list[str]:
         f"{level} `GET /health` under each server",
         "",
         "The generated default project (SQLite, auth; its `/health` runs `SELECT 1`) against a bare app "
-        "of the same framework with one route returning the same JSON, both under the same server in the "
+        "of the same framework whose `/health` returns the same JSON (`benchmarks/apps/bare_*.py`), both under the "
+        "same server in the "
         "same run; under the shipped server also the project baked without a database. Requests/s count "
         "successful answers only; errors count answers other than 2xx/3xx and socket errors (0 expected). "
         "*Two stalled clients*: with two "
