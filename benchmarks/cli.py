@@ -32,10 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.answer import headline
 from benchmarks.baking import Project, bake_project, export_templates, time_bakes
 from benchmarks.databases import POSTGRES_URL, Postgres
 from benchmarks.load import WRK_TIMEOUT
-from benchmarks.output import DEFAULT_OUT, headline, write_outputs
+from benchmarks.output import DEFAULT_OUT, write_outputs
 from benchmarks.plan import (
     CONCURRENCIES,
     HEADLINE_CONCURRENCY,
