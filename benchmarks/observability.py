@@ -24,26 +24,30 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __name__ == "__main__":  # run as a script: the repository root must be on the path, not benchmarks/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-import run as bench  # benchmarks/run.py: baking, serving and wrk in one place
+from benchmarks import baking, load, output, servers
+from benchmarks.cli import check_tools
+from benchmarks.processes import PROCESSES, say
+from tests.harness import free_port
 
 DATABASES = ("none", "sqlite")
 CONCURRENCY = 32
 
 
-def bake_pair(framework: str, database: str, work: Path) -> dict[bool, bench.Project]:
+def bake_pair(framework: str, database: str, work: Path) -> dict[bool, baking.Project]:
     pair = {}
     for observed in (False, True):
         answers = {"database": database, "use_auth": database != "none", "ci": "none"}
         name = f"{framework}-{database}-{'observed' if observed else 'plain'}"
-        path = bench.bake(framework, work / "projects" / name, use_observability=observed, **answers)
+        path = baking.bake(framework, work / "projects" / name, use_observability=observed, **answers)
         slug = path.name
-        pair[observed] = bench.Project(framework, database, database != "none", path, slug)
+        pair[observed] = baking.Project(framework, database, database != "none", path, slug)
     return pair
 
 
-def settings(project: bench.Project, observed: bool, work: Path, label: str) -> dict[str, str]:
+def settings(project: baking.Project, observed: bool, work: Path, label: str) -> dict[str, str]:
     extra = {"ENVIRONMENT": "production"}
     if project.database == "sqlite":
         extra["DATABASE_URL"] = f"sqlite:///{work / f'{label}.db'}"
@@ -52,8 +56,8 @@ def settings(project: bench.Project, observed: bool, work: Path, label: str) -> 
         metrics.mkdir(parents=True)
         # As the generated README says: a fresh multiprocess folder per start, metrics on their
         # own port (shared by the workers), nothing exported for traces.
-        extra |= {"PROMETHEUS_MULTIPROC_DIR": str(metrics), "METRICS_PORT": str(bench.free_port())}
-    return bench.project_env(project.path, **extra)
+        extra |= {"PROMETHEUS_MULTIPROC_DIR": str(metrics), "METRICS_PORT": str(free_port())}
+    return baking.project_env(project.path, **extra)
 
 
 def check_counted(port: str) -> None:
@@ -68,12 +72,12 @@ def check_counted(port: str) -> None:
 
 def measure(framework: str, database: str, repeats: int, seconds: int, work: Path) -> list[dict[str, Any]]:
     pair = bake_pair(framework, database, work)
-    server = bench.shipped(framework)
+    server = servers.shipped(framework)
     workers = os.cpu_count() or 1
     runs = []
     for repeat in range(repeats):
         order = [False, True] if repeat % 2 == 0 else [True, False]
-        started: list[tuple[bool, bench.Served]] = []
+        started: list[tuple[bool, servers.Served]] = []
         metrics_ports: dict[bool, str] = {}
         try:
             for observed in order:
@@ -82,18 +86,18 @@ def measure(framework: str, database: str, repeats: int, seconds: int, work: Pat
                 env = settings(project, observed, work, label)
                 metrics_ports[observed] = env.get("METRICS_PORT", "")
                 if project.database == "sqlite":
-                    bench.migrate(project, env)
-                served = bench.serve(server, label, project.target, project.path, env, work, workers)
+                    baking.migrate(project, env)
+                served = servers.serve(server, label, project.target, project.path, env, work, workers)
                 started.append((observed, served))
-            script = bench.wrk_script(work)
+            script = load.wrk_script(work)
             for _observed, served in started:
-                bench.wrk(f"{served.url}/health", CONCURRENCY, 1, script, served.process.pid)  # warm-up
+                load.wrk(f"{served.url}/health", CONCURRENCY, 1, script, [served.process.pid])  # warm-up
             result: dict[bool, dict[str, Any]] = {}
             for observed, served in started:
-                result[observed] = bench.wrk(f"{served.url}/health", CONCURRENCY, seconds, script, served.process.pid)
+                result[observed] = load.wrk(f"{served.url}/health", CONCURRENCY, seconds, script, [served.process.pid])
             check_counted(metrics_ports[True])
         finally:
-            bench.PROCESSES.stop_many([served.process for _o, served in started])
+            PROCESSES.stop_many([served.process for _o, served in started])
         ratio = result[True]["rps"] / result[False]["rps"] if result[False]["rps"] else 0.0
         runs.append(
             {
@@ -108,7 +112,7 @@ def measure(framework: str, database: str, repeats: int, seconds: int, work: Pat
                 "on_over_off": ratio,
             }
         )
-        bench.say(
+        say(
             f"  {framework:7} {database:6} repeat {repeat + 1}: off {result[False]['rps']:7.0f} req/s, "
             f"on {result[True]['rps']:7.0f} req/s, on/off {ratio:.2f}"
         )
@@ -117,7 +121,7 @@ def measure(framework: str, database: str, repeats: int, seconds: int, work: Pat
 
 def summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for framework in bench.FRAMEWORKS:
+    for framework in servers.FRAMEWORKS:
         for database in DATABASES:
             ratios = [r["on_over_off"] for r in runs if r["framework"] == framework and r["database"] == database]
             if ratios:
@@ -138,26 +142,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="one 1 s run per template, nothing written")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--out", type=Path, default=bench.DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, default=output.DEFAULT_OUT)
     args = parser.parse_args(argv)
     repeats, seconds = (1, 1) if args.smoke else (args.repeat, args.duration)
     databases = ("none",) if args.smoke else DATABASES
-    bench.check_tools()
+    check_tools()
     work = Path(tempfile.mkdtemp(prefix="observability-cost-"))
     began = time.perf_counter()
     load_before = os.getloadavg()[0]
     runs: list[dict[str, Any]] = []
     try:
-        for framework in bench.FRAMEWORKS:
+        for framework in servers.FRAMEWORKS:
             for database in databases:
                 runs += measure(framework, database, repeats, seconds, work)
     finally:
-        bench.PROCESSES.stop_all()
+        PROCESSES.stop_all()
     rows = summary(runs)
-    bench.say(f"/health at {CONCURRENCY} connections, observability on / off (requests per second):")
+    say(f"/health at {CONCURRENCY} connections, observability on / off (requests per second):")
     for row in rows:
-        bench.say(
-            f"  {bench.TITLES[row['framework']]:8} {row['database']:6} "
+        say(
+            f"  {servers.TITLES[row['framework']]:8} {row['database']:6} "
             f"{row['on_over_off_min']:.2f}-{row['on_over_off_max']:.2f} (median {row['on_over_off_median']:.2f})"
         )
     if not args.smoke:

@@ -24,7 +24,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.baking import require_tool
-from tests.serving import free_port, stop_server
+from tests.harness import free_port, stop_server
 
 
 def _children(pid: int) -> list[int]:

@@ -4,26 +4,21 @@ the production server (granian) on loopback; stop it afterwards."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from tests.baking import Baked, project_env, run
+from tests.harness import free_port, spawn, stop_server, wait_for_health
+
+__all__ = ["free_port", "stop_server"]  # the tests import them from here too
 
 # base URL -> pid of the server process answering there, while it runs.
 SERVER_PIDS: dict[str, int] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def documented_workers() -> int:
@@ -57,27 +52,10 @@ def start_server(
     """Start the production server on ``port`` (no migration), in a process group of its own,
     appending to ``log``; return once ``/health`` answers 200 from every worker."""
     _, serve = commands(baked, port, workers)
-    with log.open("a") as out:
-        process = subprocess.Popen(
-            serve,
-            cwd=baked.path,
-            env=project_env(**settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(serve, baked.path, project_env(**settings), log)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"{' '.join(serve)} exited:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{' '.join(serve)} did not answer within 60 s:\n{log.read_text()}"
-            time.sleep(0.2)
+        wait_for_health(base_url, process, log)
         # The first answer may come from the first worker ready; a burst on fresh connections
         # also waits for the others, so that no test measures a worker still importing the app.
         with ThreadPoolExecutor(4 * workers) as burst:
@@ -87,20 +65,6 @@ def start_server(
         stop_server(process)
         raise
     return process
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL to the whole group if it has not ended within 30 s."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        process.wait(timeout=10)
-    # The leader has gone; no worker of its group may outlive it.
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, 9)
 
 
 @contextmanager

@@ -19,11 +19,8 @@ create cannot be stored twice. A request that reached the killed replica is not 
 from __future__ import annotations
 
 import asyncio
-import csv
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -38,7 +35,8 @@ import httpx
 import pytest
 
 from tests.baking import FRAMEWORKS, Baked, bake, connect, require_tool
-from tests.serving import free_port, migrate, start_server, stop_server
+from tests.harness import HAPROXY, Balancer, free_port, stop_server
+from tests.serving import migrate, start_server
 
 REPLICAS = 3
 WORKERS = 1  # per replica: three replicas already share two cores
@@ -50,40 +48,6 @@ RATE = 5
 # and its own loopback addresses for the test's clients, which HAProxy forwards.
 REDIS_DB = {"fastapi": 13, "flask": 14}
 CLIENT_NET = {"fastapi": "127.0.10", "flask": "127.0.20"}
-CHECK = "inter 500ms fall 2 rise 2"
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian's package puts it in sbin
-
-HAPROXY_CONFIG = """\
-global
-    nbthread 1
-    stats socket {socket} mode 600 level admin
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    timeout queue 30s
-    timeout check 3s
-    # Only a connection that could not be opened is retried, on another server: the request
-    # never reached a replica. A request sent to a replica that then dies is not re-sent.
-    retries 3
-    option redispatch 1
-    retry-on conn-failure
-
-frontend api
-    bind 127.0.0.1:{port}
-    default_backend replicas
-
-backend replicas
-    balance roundrobin
-    option httpchk GET /health
-    http-check expect status 200
-    option forwardfor
-    http-response set-header X-Replica %[srv_name]
-    default-server check {check} maxconn {maxconn}
-{servers}
-"""
 
 
 @dataclass
@@ -93,8 +57,12 @@ class Cluster:
     settings: dict[str, str]
     ports: list[int]
     processes: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
-    balancer: str = ""
-    stats_socket: Path = Path()
+    haproxy: Balancer | None = None
+
+    @property
+    def balancer(self) -> str:
+        assert self.haproxy is not None
+        return self.haproxy.url
 
     def name(self, index: int) -> str:
         return f"r{index + 1}"
@@ -116,16 +84,8 @@ class Cluster:
 
     def stats(self) -> dict[str, dict[str, str]]:
         """HAProxy's `show stat` per server of the backend, read from its admin socket."""
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(5)
-            sock.connect(str(self.stats_socket))
-            sock.sendall(b"show stat\n")
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
-        lines = data.decode().lstrip("# ").splitlines()
-        rows = csv.DictReader(line for line in lines if line)
-        return {row["svname"]: row for row in rows if row["pxname"] == "replicas"}
+        assert self.haproxy is not None
+        return self.haproxy.stats()
 
     def status(self, index: int) -> str:
         return self.stats()[self.name(index)]["status"]
@@ -178,7 +138,6 @@ def cluster(cookies: Any, tmp_path: Path, database_url: Any, request: pytest.Fix
     migrate(baked, settings)  # once, before any replica starts
     ports = [free_port() for _ in range(REPLICAS)]
     made = Cluster(baked, tmp_path, settings, ports, [None] * REPLICAS)
-    haproxy: subprocess.Popen[bytes] | None = None
     try:
         starters = [threading.Thread(target=made.start, args=(index,)) for index in range(REPLICAS)]
         for starter in starters:
@@ -186,37 +145,17 @@ def cluster(cookies: Any, tmp_path: Path, database_url: Any, request: pytest.Fix
         for starter in starters:
             starter.join()
         assert all(made.processes), "a replica did not start (see the assertion above)"
-
-        port = free_port()
-        made.stats_socket = tmp_path / "haproxy.sock"
-        servers = "\n".join(f"    server {made.name(i)} 127.0.0.1:{p}" for i, p in enumerate(ports))
-        config = HAPROXY_CONFIG.format(
-            socket=made.stats_socket, port=port, check=CHECK, maxconn=SERVER_MAXCONN, servers=servers
+        made.haproxy = balancer = Balancer(
+            ports,
+            tmp_path,
+            options=("option forwardfor", "http-response set-header X-Replica %[srv_name]"),
+            server_options=f"maxconn {SERVER_MAXCONN}",
         )
-        (tmp_path / "haproxy.cfg").write_text(config)
-        with (tmp_path / "haproxy.log").open("w") as log:
-            haproxy = subprocess.Popen(
-                [HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        made.balancer = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert haproxy.poll() is None, (tmp_path / "haproxy.log").read_text()
-            try:
-                if all(made.status(i) == "UP" for i in range(REPLICAS)):
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"HAProxy did not see every replica UP:\n{made.stats()}"
-            time.sleep(0.1)
+        balancer.wait(lambda: set(balancer.statuses().values()) == {"UP"}, "every replica UP")
         yield made
     finally:
-        if haproxy is not None:
-            haproxy.terminate()
-            haproxy.wait(timeout=10)
+        if made.haproxy is not None:
+            made.haproxy.stop()
         for process in made.processes:
             if process is not None:
                 stop_server(process)
