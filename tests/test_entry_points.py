@@ -149,3 +149,38 @@ def test_baking_again_over_a_project_keeps_its_env(snapshot: Path, tmp_path: Pat
     assert (project / ".env").read_text() == "SECRET_KEY=mine\n"
     assert "Kept the existing .env" in again.stdout
     assert (project / ".gitlab-ci.yml").exists() and not (project / ".github").exists()
+
+
+def readme_zip_commands() -> list[str]:
+    """The README's two zip lines ("Choosing a template"): make the zip, bake from it."""
+    section = (ROOT / "README.md").read_text().split("## Choosing a template", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        line.split("   #")[0].strip()
+        for block in section.split("```bash\n")[1:]
+        for line in block.split("```")[0].splitlines()
+    ]
+    commands = [line for line in lines if line.startswith("git archive") or ".zip" in line]
+    assert [line.split()[0] for line in commands] == ["git", "cookiecutter"], commands
+    return commands
+
+
+def test_readme_zip_bakes_as_written(snapshot: Path, tmp_path: Path) -> None:
+    """The README's zip lines, run as written in a fresh clone, bake the Flask default; a
+    zip without the top-level folder is refused, as the README warns."""
+    clone = tmp_path / "work" / "templates"
+    subprocess.run(["git", "clone", "-q", str(snapshot), str(clone)], check=True, timeout=60)
+    # cookiecutter's own config (where it unpacks zips, its replay files) kept in tmp_path.
+    env = project_env(COOKIECUTTER_CONFIG=str(user_config(tmp_path)))
+    make_zip, bake = readme_zip_commands()
+    for line in (make_zip, bake):
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", line], cwd=clone, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, f"{line}\n{done.stdout}{done.stderr}"
+    assert_hooks_ran(clone / "my_service", "flask")
+
+    flat = tmp_path / "work" / "flat.zip"
+    subprocess.run(["git", "archive", "--format=zip", "-o", str(flat), "HEAD"], cwd=clone, check=True, timeout=60)
+    refused = cookiecutter(tmp_path / "flat", str(flat), "--directory", "flask-template")
+    assert refused.returncode != 0
+    assert "A valid repository for" in refused.stdout + refused.stderr

@@ -328,27 +328,30 @@ def newcomer_path(tmp_path: Path) -> str:
 
 @pytest.mark.slow
 def test_root_readme_first_commands_are_true(snapshot: Path, tmp_path: Path) -> None:
-    """Both bake commands make the default project beside a fresh clone; the pip test
-    command is what CI runs, and the uv one builds an environment that collects the suite."""
+    """All four lines, in the order written, in one fresh clone: each bake makes the
+    default project beside it (the second once the first one's is moved away), and the
+    uv and pip test lines share .venv without either refusing the other's; the pip line
+    is what CI runs, and the environment they build collects the suite."""
     bakes = [line for line in root_readme_commands() if "cookiecutter . " in line]
     tests = [line for line in root_readme_commands() if line.endswith("pytest -n auto")]
     assert [line.split()[0] for line in bakes] == ["uvx", "python3"], bakes
     assert [line.split()[0] for line in tests] == ["uv", "python3"], tests
-    env = {key: value for key, value in project_env(PATH=newcomer_path(tmp_path)).items() if key != "VIRTUAL_ENV"}
-    for number, line in enumerate(bakes):
-        clone = tmp_path / f"bake-{number}" / "templates"
-        run(["git", "clone", "-q", str(snapshot), str(clone)], tmp_path)
-        run(["bash", "-euo", "pipefail", "-c", line], clone, env, timeout=600)
-        project = clone.parent / "my_service"
-        assert (project / "my_service" / "main.py").exists(), f"{line!r} did not bake the FastAPI default"
-        assert "change-me" not in (project / ".env").read_text()
-
     ci_command = (ROOT / ".ci" / "run").read_text().rstrip().splitlines()[-1]
     assert tests[1] == ci_command, "CI runs the README's pip test command as written"
-    clone = tmp_path / "tests" / "templates"
+    env = {key: value for key, value in project_env(PATH=newcomer_path(tmp_path)).items() if key != "VIRTUAL_ENV"}
+    clone = tmp_path / "clone" / "templates"
     run(["git", "clone", "-q", str(snapshot), str(clone)], tmp_path)
-    install = tests[0].removesuffix(" && .venv/bin/python -m pytest -n auto")
-    assert install != tests[0]
-    run(["bash", "-euo", "pipefail", "-c", install], clone, env, timeout=900)
+    project = clone.parent / "my_service"
+    for number, line in enumerate(bakes):
+        run(["bash", "-euo", "pipefail", "-c", line], clone, env, timeout=600)
+        assert (project / "my_service" / "main.py").exists(), f"{line!r} did not bake the FastAPI default"
+        assert "change-me" not in (project / ".env").read_text()
+        project.rename(clone.parent / f"baked-{number}")
+
+    # The pip bake left a .venv made by `python3 -m venv`; the uv line comes next, then the pip one.
+    for line in tests:
+        install = line.removesuffix(" && .venv/bin/python -m pytest -n auto")
+        assert install != line
+        run(["bash", "-euo", "pipefail", "-c", install], clone, env, timeout=900)
     collected = run([str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "--collect-only", "-q"], clone, env)
     assert " tests collected" in collected, collected

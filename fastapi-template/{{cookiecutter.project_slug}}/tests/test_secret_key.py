@@ -1,8 +1,11 @@
 """SECRET_KEY signs the access tokens: production refuses a weak one, in one line."""
 
-import logging
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -76,9 +79,37 @@ def test_production_accepts_a_strong_secret() -> None:
     assert not settings.show_docs
 
 
-def test_development_without_secret_uses_a_random_one(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
-        first, second = load(environment="development"), load(environment="development")
-    assert "SECRET_KEY is not set" in caplog.text
+def test_development_without_secret_uses_a_random_one() -> None:
+    first, second = load(environment="development"), load(environment="development")
+    assert first.random_secret_key
+    assert not load(environment="development", secret_key=STRONG_KEY).random_secret_key
     assert len(first.signing_key) >= 32
     assert first.signing_key != second.signing_key
+
+
+def test_the_random_key_warning_is_a_log_line_in_the_configured_format(tmp_path: Path) -> None:
+    # As in a fresh clone, where .env (git-ignored) is missing: the warning must come out as
+    # one JSON line like every other, or it breaks whatever reads the log.
+    project = Path(__file__).resolve().parents[1]
+    environ = {key: value for key, value in os.environ.items() if key != "SECRET_KEY"}
+    environ.update(LOG_FORMAT="json", ENVIRONMENT="development")
+{%- if cookiecutter.use_observability %}
+    environ["METRICS_PORT"] = "0"  # no metrics listener: another test may hold its port
+{%- endif %}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project), environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", "import {{ cookiecutter.project_slug }}.main"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    warnings = [line["message"] for line in lines if line["level"] == "WARNING"]
+    assert warnings == [
+        "SECRET_KEY is not set: using a random key for this process "
+        "(access tokens will not survive a restart)"
+    ]

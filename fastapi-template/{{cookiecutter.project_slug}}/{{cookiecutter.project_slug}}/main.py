@@ -65,6 +65,15 @@ def _new_app(*, show_docs: bool) -> FastAPI:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+{%- if cookiecutter.use_auth %}
+    if settings.random_secret_key:
+        # Logged here rather than where the key is made: only now do the handlers exist that
+        # write it in the configured format (a JSON line with LOG_FORMAT=json).
+        logger.warning(
+            "SECRET_KEY is not set: using a random key for this process "
+            "(access tokens will not survive a restart)"
+        )
+{%- endif %}
 
     app = _new_app(show_docs=settings.show_docs)
     app.state.settings = settings

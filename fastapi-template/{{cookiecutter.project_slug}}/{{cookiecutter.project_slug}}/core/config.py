@@ -1,7 +1,6 @@
 """Typed settings, read from the environment, then from `.env` in the working directory."""
 
 import json
-import logging
 {%- if cookiecutter.use_auth or cookiecutter.use_observability %}
 import os
 {%- endif %}
@@ -10,6 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+{%- if cookiecutter.use_auth %}
+    PrivateAttr,
+{%- endif %}
     ValidationError,
     field_validator,
 {%- if cookiecutter.use_auth %}
@@ -26,8 +28,6 @@ from sqlalchemy.exc import ArgumentError
 
 from {{ cookiecutter.project_slug }}.db import {{ cookiecutter.database }} as dialect
 {%- endif %}
-
-logger = logging.getLogger(__name__)
 
 {% if cookiecutter.database != 'none' -%}
 ACCEPTED_SCHEMES = frozenset(dialect.DRIVERS) | frozenset(dialect.DRIVERS.values())
@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
 {%- if cookiecutter.use_auth %}
     secret_key: str = ""
+    # True when SECRET_KEY was not set and a random one was made (never in production);
+    # create_app (main.py) says so once the log handlers exist, in the configured format.
+    _random_secret_key: bool = PrivateAttr(default=False)
     access_token_expire_minutes: int = Field(default=30, gt=0)
     # Attempts at login and registration per client address (and at login per email), in
     # the notation of the limits library: "30/minute", "5/second;100/hour".
@@ -118,15 +121,16 @@ class Settings(BaseSettings):
         elif not key:
             # A key that dies with the process is fine outside production.
             self.secret_key = os.urandom(32).hex()
-            logger.warning(
-                "SECRET_KEY is not set: using a random key for this process "
-                "(access tokens will not survive a restart)"
-            )
+            self._random_secret_key = True
         return self
 
     @property
     def signing_key(self) -> str:
         return self.secret_key
+
+    @property
+    def random_secret_key(self) -> bool:
+        return self._random_secret_key
 
     @field_validator("login_rate_limit")
     @classmethod
