@@ -78,6 +78,7 @@ async def app(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
-    app.state.sessionmaker = sessionmaker
+    # Reads too: every request's statements stay inside the test's transaction.
+    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker
     yield app
     await app.state.engine.dispose()

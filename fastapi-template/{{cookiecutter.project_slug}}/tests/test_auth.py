@@ -10,11 +10,14 @@ import pytest
 from fastapi import FastAPI, HTTPException
 from httpx import AsyncClient
 from pydantic import ValidationError
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.project_slug }}.core import security
 from {{ cookiecutter.project_slug }}.core.config import Settings
 from {{ cookiecutter.project_slug }}.core.ratelimit import AttemptLimiter
 from {{ cookiecutter.project_slug }}.core.security import create_access_token, decode_access_token
+from {{ cookiecutter.project_slug }}.db.models import User
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
@@ -367,3 +370,30 @@ async def test_the_stand_in_hash_is_built_at_start_up(app: FastAPI) -> None:
     async with app.router.lifespan_context(app):
         # So the first login with an unknown email is not the slow one that tells.
         assert security._dummy_hash.cache_info().currsize == 1
+
+
+async def test_a_token_whose_user_was_deleted_is_401_everywhere(
+    client: AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # The item routes learn that the user is gone from their own query (api/routes/items.py).
+    user = await register(client, "gone@example.com")
+    login = await client.post(TOKEN, data={"username": "gone@example.com", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    item = await client.post("/api/v1/items", json={"name": "left behind"}, headers=headers)
+    assert item.status_code == 201
+    async with sessionmaker() as session:
+        await session.execute(delete(User).where(User.id == user["id"]))
+        await session.commit()
+    calls = [
+        ("GET", ME, None),
+        ("GET", f"/api/v1/items/{item.json()['id']}", None),
+        ("GET", "/api/v1/items", None),
+        ("GET", "/api/v1/items?offset=5", None),
+        ("POST", "/api/v1/items", {"name": "orphan"}),
+        ("PATCH", f"/api/v1/items/{item.json()['id']}", {"name": "orphan"}),
+        ("DELETE", f"/api/v1/items/{item.json()['id']}", None),
+    ]
+    for method, path, body in calls:
+        response = await client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["www-authenticate"] == "Bearer"

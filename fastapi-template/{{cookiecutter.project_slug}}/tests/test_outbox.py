@@ -84,7 +84,7 @@ async def app_with_broker_down(
     # Nothing listens on this port.
     down = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
     app = create_app(down)
-    app.state.sessionmaker = sessionmaker
+    app.state.sessionmaker = app.state.read_sessionmaker = sessionmaker
     yield app
     await app.state.engine.dispose()
 

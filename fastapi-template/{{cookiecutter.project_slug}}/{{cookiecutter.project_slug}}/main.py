@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- if cookiecutter.database != 'none' %}
     app.state.engine = create_service_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = create_sessionmaker(app.state.engine, reads_only=True)
     add_database_error_handlers(app)
 {%- endif %}
 

@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends{% if cookiecutter.use_auth %}, HTTPException{% endif %}, Request{% if cookiecutter.use_auth %}, status
-from fastapi.security import OAuth2PasswordBearer{% endif %}
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select{% endif %}
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.project_slug }}.core.config import Settings
@@ -26,11 +27,17 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed when the route returns, rolled back if it raises."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    """One session per request: committed when the route returns, rolled back if it raises.
+
+    A request that only reads gets a session with no transaction around its statements, where
+    the database allows it (db/session.py): a single read then costs one round trip.
+    """
+    writes = request.method not in READ_ONLY_METHODS
+    sessionmaker: async_sessionmaker[AsyncSession] = (
+        request.app.state.sessionmaker if writes else request.app.state.read_sessionmaker
+    )
     # A request that may write says so when its transaction begins, for a database that
     # must then take its write lock up front; the others ignore the option.
-    writes = request.method not in READ_ONLY_METHODS
     async with sessionmaker(execution_options={"writes": writes}) as session:
         try:
             yield session
@@ -47,21 +54,39 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
 
 
-async def get_current_user(
-    token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep
-) -> User:
-    credentials_error = HTTPException(
+def not_authenticated() -> HTTPException:
+    return HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,
         detail="Could not validate credentials",
         headers={"WWW-Authenticate": "Bearer"},
     )
+
+
+async def get_current_user_id(
+    token: Annotated[str, Depends(oauth2_scheme)], settings: SettingsDep
+) -> int:
+    """The user id a valid token names. Whether that user still exists is left to the
+    route's own query, so that one statement can answer both (see routes/items.py)."""
     subject = decode_access_token(token, settings.signing_key)
     user_id = None if subject is None else subject_to_id(subject, MAX_ID)
     if user_id is None:
-        raise credentials_error
+        raise not_authenticated()
+    return user_id
+
+
+CurrentUserId = Annotated[int, Depends(get_current_user_id)]
+
+
+async def require_user(session: AsyncSession, user_id: int) -> None:
+    """401 when the token's user is gone (deleted after the token was issued)."""
+    if await session.scalar(select(User.id).where(User.id == user_id)) is None:
+        raise not_authenticated()
+
+
+async def get_current_user(user_id: CurrentUserId, session: SessionDep) -> User:
     user = await session.get(User, user_id)
     if user is None:
-        raise credentials_error
+        raise not_authenticated()
     return user
 
 

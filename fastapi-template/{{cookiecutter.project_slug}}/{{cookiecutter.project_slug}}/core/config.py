@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     # holding the connections are bounded by DATABASE_TIMEOUT.
     database_pool_timeout: float = Field(default=10.0, gt=0)
     database_pool_recycle: int = Field(default=1800, ge=-1)
-    database_pool_pre_ping: bool = True
+    database_pool_pre_ping: bool = False
 {%- endif %}
     cors_origins: Annotated[list[str], NoDecode] = []
     environment: Environment = "development"

@@ -11,6 +11,9 @@ DRIVERS = {"mysql": "mysql+asyncmy", "mariadb": "mysql+asyncmy"}
 URL_FORMS = "mysql://user:pass@host:3306/name (or mariadb://)"
 # Connecting when no DATABASE_TIMEOUT applies (migrations).
 DEFAULT_CONNECT_TIMEOUT = 10
+# Reads keep the driver's implicit transaction: switching asyncmy to autocommit and back
+# costs a `SET autocommit` round trip each way, more than the COMMIT it saves.
+READ_OPTIONS: dict[str, Any] = {}
 
 
 def finish_url(url: URL) -> URL:

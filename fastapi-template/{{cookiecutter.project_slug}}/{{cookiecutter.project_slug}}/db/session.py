@@ -36,11 +36,19 @@ def create_service_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout,
         pool_recycle=settings.database_pool_recycle,
-        # A connection the server dropped (restart, idle cut-off) is replaced on checkout.
+        # Off by default: a ping costs a round trip on every checkout. A connection the server
+        # dropped (restart, idle cut-off) fails its request with a 503 instead, and SQLAlchemy
+        # then replaces every connection of the pool that is older than the failure.
         pool_pre_ping=settings.database_pool_pre_ping,
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(
+    engine: AsyncEngine, *, reads_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; `reads_only`: for requests that only read, with no transaction
+    around their statements where the database allows it (see `READ_OPTIONS`)."""
+    if reads_only:
+        engine = engine.execution_options(**dialect.READ_OPTIONS)
     # Objects stay readable after commit: async code cannot lazy-load them again.
     return async_sessionmaker(engine, expire_on_commit=False)

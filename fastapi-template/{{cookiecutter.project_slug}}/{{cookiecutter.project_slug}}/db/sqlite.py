@@ -25,6 +25,10 @@ DRIVERS = {"sqlite": "sqlite+aiosqlite"}
 URL_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
 # Lock waits when no DATABASE_TIMEOUT applies (migrations).
 DEFAULT_LOCK_WAIT = 30.0
+# A request that only reads sends no BEGIN: each statement is a transaction of its own
+# (sqlite3 is in autocommit mode, see `_on_connect`). Not isolation_level="AUTOCOMMIT":
+# SQLAlchemy would switch sqlite3 back to its own transaction handling afterwards.
+READ_OPTIONS: dict[str, Any] = {"autocommit": True}
 
 
 def finish_url(url: URL) -> URL:
@@ -51,5 +55,8 @@ def prepare(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        writes = connection.get_execution_options().get("writes", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("writes", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not options.get("autocommit", False):
+            connection.exec_driver_sql("BEGIN")

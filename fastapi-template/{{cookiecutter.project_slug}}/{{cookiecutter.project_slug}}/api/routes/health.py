@@ -1,6 +1,7 @@
 {%- if cookiecutter.database != 'none' -%}
 import asyncio
 import logging
+import time
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
@@ -15,6 +16,9 @@ router = APIRouter(tags=["health"])
 
 # Load balancers give up after a few seconds; answer before they do.
 DATABASE_TIMEOUT_SECONDS = 2.0
+# Probes and load balancers call /health more than any other route: one `SELECT 1` per
+# second per process answers them all, and a database that went away shows within a second.
+PROBE_MAX_AGE_SECONDS = 1.0
 
 
 async def database_reachable(engine: AsyncEngine) -> bool:
@@ -28,13 +32,35 @@ async def database_reachable(engine: AsyncEngine) -> bool:
     return True
 
 
+class DatabaseProbe:
+    """The last `SELECT 1`, shared by the calls of the next second (and by those that come
+    while it runs)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.started = -PROBE_MAX_AGE_SECONDS
+        self.probe: asyncio.Task[bool] | None = None
+
+    async def reachable(self) -> bool:
+        now = time.monotonic()
+        stale = now - self.started >= PROBE_MAX_AGE_SECONDS
+        if self.probe is None or (stale and self.probe.done()):
+            self.started = now
+            self.probe = asyncio.create_task(database_reachable(self.engine))
+        # Shielded: a caller that hangs up does not cancel the others' answer.
+        return await asyncio.shield(self.probe)
+
+
 @router.get(
     "/health",
     response_model=Health,
     responses={503: {"model": Health, "description": "The database is unreachable"}},
 )
 async def health(request: Request) -> Health | JSONResponse:
-    if await database_reachable(request.app.state.engine):
+    probe: DatabaseProbe | None = getattr(request.app.state, "database_probe", None)
+    if probe is None:
+        probe = request.app.state.database_probe = DatabaseProbe(request.app.state.engine)
+    if await probe.reachable():
         return Health(status="ok", database="ok")
     return JSONResponse(
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
