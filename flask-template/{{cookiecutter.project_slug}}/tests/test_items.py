@@ -137,7 +137,7 @@ def test_reads_are_one_statement_each(
     for path in (f"{ITEMS}/{item['id']}", ITEMS):
         with statements(app) as sent:
             assert client.get(path, headers=headers).status_code == 200
-        # No query of the token's user, no BEGIN or ROLLBACK around the SELECT.
+        # The SELECT alone: no other query, no BEGIN or ROLLBACK around it.
         assert len(sent) == 1, sent
         assert sent[0].startswith("SELECT items.id"), sent
 

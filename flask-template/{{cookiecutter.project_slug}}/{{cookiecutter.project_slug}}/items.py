@@ -63,8 +63,8 @@ def check_owner() -> None:
 {%- endif %}
 
 
-# Built once and run with parameters: on SQLite, building a statement per request costs
-# more than running it.
+# Built once and run with parameters: building a statement per request costs more CPU
+# than running a small one.
 ONE_ITEM = select(Item).where(Item.id == bindparam("item_id"), VISIBLE)
 # One about to be changed or deleted is locked as it is read, so two requests racing on
 # it are served one after the other: the second sees the first's result (a deleted item
