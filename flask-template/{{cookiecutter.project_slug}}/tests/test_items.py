@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import {% if cookiecutter.use_auth %}delete, {% endif %}event
+
+from {{ cookiecutter.project_slug }}.extensions import db
 {%- if cookiecutter.use_auth %}
+from {{ cookiecutter.project_slug }}.models import User
 
 from .helpers import AuthActions
 {%- endif %}
@@ -103,6 +110,47 @@ def test_update(client: FlaskClient, headers: dict[str, str]) -> None:
         f"{ITEMS}/{item['id']}", json={"description": None}, headers=headers
     ).get_json()
     assert cleared["description"] is None
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile, but the tests' own SAVEPOINTs (see testdb.py)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "SAVEPOINT" not in statement:
+            sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_reads_are_one_statement_each(
+    app: Flask, client: FlaskClient, headers: dict[str, str]
+) -> None:
+    item = create(client, headers)
+    for path in (f"{ITEMS}/{item['id']}", ITEMS):
+        with statements(app) as sent:
+            assert client.get(path, headers=headers).status_code == 200
+        # The SELECT alone: no other query, no BEGIN or ROLLBACK around it.
+        assert len(sent) == 1, sent
+        assert sent[0].startswith("SELECT items.id"), sent
+
+
+def test_a_change_answers_what_it_wrote_without_reading_it_again(
+    app: Flask, client: FlaskClient, headers: dict[str, str]
+) -> None:
+    item = create(client, headers)
+    with statements(app) as sent:
+        response = client.patch(f"{ITEMS}/{item['id']}", json={"name": "new"}, headers=headers)
+    assert response.get_json()["name"] == "new"
+    selects = [statement for statement in sent if statement.startswith("SELECT")]
+    assert len(selects) == 1, sent  # the locking read; none after the commit
 
 
 def test_update_checks_the_path_first(client: FlaskClient, headers: dict[str, str]) -> None:
@@ -311,4 +359,27 @@ def test_users_see_only_their_own_items(
         assert response.status_code == 404
         assert response.get_json() == {"detail": "Item not found"}
     assert client.get(f"{ITEMS}/{theirs['id']}", headers=other).get_json()["name"] == "theirs"
+
+
+def test_a_deleted_users_token_is_refused(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    headers = auth.headers()
+    item = create(client, headers)
+    with app.app_context():
+        db.session.execute(delete(User))
+        db.session.commit()
+    for method, path in [
+        ("GET", f"{ITEMS}/{item['id']}"),
+        ("GET", ITEMS),
+        ("POST", ITEMS),
+        ("PATCH", f"{ITEMS}/{item['id']}"),
+        ("DELETE", f"{ITEMS}/{item['id']}"),
+        ("GET", "/api/v1/users/me"),
+    ]:
+        body = {"name": "x"} if method in ("POST", "PATCH") else None
+        response = client.open(path, method=method, json=body, headers=headers)
+        assert response.status_code == 401, (method, path, response.get_json())
+        assert response.get_json() == {"detail": "Could not validate credentials"}
+        assert response.headers["WWW-Authenticate"] == "Bearer"
 {%- endif %}

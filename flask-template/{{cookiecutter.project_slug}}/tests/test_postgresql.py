@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.config import ConfigError, Settings
+from {{ cookiecutter.project_slug }}.extensions import db
 
 from .helpers import make_config
 from .testdb import refuse_the_development_database
@@ -74,3 +75,16 @@ def test_upgrade_says_in_one_line_when_the_database_is_missing(database_url: str
     assert "Cannot connect to the database" in result.output
     assert "{{ cookiecutter.project_slug }}_never_created" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_dropped_connection_is_replaced_without_a_failure(database_url: str) -> None:
+    """No ping as connections leave the pool: the first statement runs once more instead."""
+    app = create_app(make_config(DATABASE_URL=database_url, DATABASE_POOL_SIZE=1))
+    with app.app_context():
+        pooled = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        db.session.remove()  # back to the pool, still open
+        with create_engine(db.engine.url).connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:id)"), {"id": pooled})
+        assert db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pooled
+        db.session.remove()
+        db.engine.dispose()

@@ -55,7 +55,9 @@ def rolled_back(app: Flask) -> Iterator[Flask]:
     transaction = connection.begin()
     flask_session = db.session
     factory: sessionmaker[Any] = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint"
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,  # as the app's session (extensions.py)
     )
     db.session = scoped_session(
         factory, scopefunc=lambda: id(cast(Any, app_ctx)._get_current_object())

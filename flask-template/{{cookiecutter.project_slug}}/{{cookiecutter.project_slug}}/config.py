@@ -52,7 +52,7 @@ class Settings(BaseModel):
     # holding the connections are bounded by DATABASE_TIMEOUT.
     database_pool_timeout: float = Field(default=10.0, gt=0)
     database_pool_recycle: int = Field(default=1800, ge=-1)
-    database_pool_pre_ping: bool = True
+    database_pool_pre_ping: bool = False
 {%- endif %}
 {%- if cookiecutter.use_auth %}
     secret_key: str = ""

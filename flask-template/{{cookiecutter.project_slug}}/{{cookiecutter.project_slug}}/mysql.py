@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DATABASE_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
 MIGRATE_OPTIONS: dict[str, Any] = {}
+# How a transaction that may write begins (the driver runs in autocommit mode).
+BEGIN_WRITING = "BEGIN"
 # MySQL keeps no offset and, by default, no microseconds: naive UTC with 6 digits.
 TIMESTAMP = DATETIME(fsp=6)
 KEEPS_OFFSET = False
@@ -55,5 +57,7 @@ def engine_options(settings: Settings) -> dict[str, Any]:
             "connect_timeout": timeout,
             "read_timeout": timeout,
             "write_timeout": timeout,
-        }
+        },
+        # No transaction of the driver's own: transactions begin where extensions.py says.
+        "isolation_level": "AUTOCOMMIT",
     }

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
 MIGRATE_OPTIONS: dict[str, Any] = {}
+# How a transaction that may write begins (the driver runs in autocommit mode).
+BEGIN_WRITING = "BEGIN"
 # timestamptz keeps the offset.
 TIMESTAMP = DateTime(timezone=True)
 KEEPS_OFFSET = True
@@ -55,7 +57,8 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     timeout = settings.database_timeout
     # libpq takes whole seconds, two at least.
     connect_args = {"connect_timeout": max(2, math.ceil(timeout)), ANSWER_TIMEOUT: timeout}
-    return {"connect_args": connect_args}
+    # No BEGIN of the driver's own: transactions begin where extensions.py says.
+    return {"connect_args": connect_args, "isolation_level": "AUTOCOMMIT"}
 
 
 class BoundedConnection(psycopg.Connection[Any]):

@@ -7,8 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import has_request_context, request
-from sqlalchemy import Connection, DateTime, Engine, event, make_url
+from sqlalchemy import DateTime, Engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
@@ -25,8 +24,14 @@ TIMESTAMP = DateTime(timezone=True)
 KEEPS_OFFSET = False
 # What `flask db upgrade` adds when it cannot connect.
 MISSING_DATABASE_HINT = "Does the folder of the database file exist, and may this user write there?"
-# Requests that only read: their transactions start as readers.
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# SQLite allows one writer at a time. A transaction that starts with a plain `BEGIN`,
+# reads, then writes must upgrade its lock, and SQLite refuses that at once ("database is
+# locked") while another connection writes, whatever the busy timeout. So a request that
+# may write begins with `BEGIN IMMEDIATE` (see the database module, extensions.py): it takes
+# the write lock up front, waiting up to DATABASE_TIMEOUT for it; WAL lets readers go on
+# meanwhile. Several worker processes on one machine are fine; several machines writing
+# one file are not.
+BEGIN_WRITING = "BEGIN IMMEDIATE"
 
 
 def with_driver(url: str) -> str:
@@ -59,21 +64,6 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # In WAL mode, NORMAL is safe from corruption and saves an fsync per commit.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # Let SQLAlchemy emit BEGIN itself, so SAVEPOINTs (used by the tests) nest correctly.
+    # Autocommit: the driver begins no transaction of its own; SQLAlchemy's begin where
+    # extensions.py says, and SAVEPOINTs (used by the tests) nest correctly.
     dbapi_connection.isolation_level = None
-
-
-@event.listens_for(Engine, "begin")
-def _begin_sqlite(connection: Connection) -> None:
-    """SQLite allows one writer at a time. A transaction that starts with a plain `BEGIN`,
-    reads, then writes must upgrade its lock, and SQLite refuses that at once ("database
-    is locked") while another connection writes, whatever the busy timeout. So a request
-    that may write begins with `BEGIN IMMEDIATE`: it takes the write lock up front, waiting
-    up to DATABASE_TIMEOUT for it; WAL lets readers go on meanwhile. Several worker
-    processes on one machine are fine; several machines writing one file are not."""
-    if connection.dialect.name != "sqlite":
-        return
-    # A view may say otherwise with the execution option `writes` (logging in only reads).
-    by_method = has_request_context() and request.method not in READ_ONLY_METHODS
-    writes = connection.get_execution_options().get("writes", by_method)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
