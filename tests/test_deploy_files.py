@@ -31,6 +31,12 @@ def image_of(service: Any) -> str:
     return str(service)
 
 
+def default_of(image: str) -> str:
+    """The image compose runs when its variable is unset: `${POSTGRES_IMAGE:-postgres:17}` -> postgres:17."""
+    match = re.fullmatch(r"\$\{\w+:-(.+)\}", image)
+    return match.group(1) if match else image
+
+
 def is_database(image: str, database: str) -> bool:
     return image.startswith(DB_IMAGES.get(database, ("-",)))
 
@@ -39,9 +45,11 @@ def is_database(image: str, database: str) -> bool:
 def test_dockerfile_and_compose(cookies: Any, framework: str, database: str) -> None:
     baked = bake(cookies, framework, **answers(database, use_docker=True))
     dockerfile = (baked.path / "Dockerfile").read_text()
+    (default,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    assert default == f"python:{PYTHON}-slim", "the base image is a build argument, the chosen Python by default"
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", dockerfile, re.MULTILINE | re.IGNORECASE)
     assert len(stages) >= 2 and stages[0][1], "a multi-stage build: a named build stage, then the runtime"
-    assert all(image == f"python:{PYTHON}-slim" for image, _ in stages), stages
+    assert all(image == "${PYTHON_IMAGE}" for image, _ in stages), stages
     runtime = dockerfile[dockerfile.rfind("\nFROM") :]
     users = re.findall(r"^USER\s+(\S+)", runtime, re.MULTILINE)
     assert users and users[-1] not in ("root", "0"), "the runtime stage runs as a non-root user"
@@ -52,17 +60,22 @@ def test_dockerfile_and_compose(cookies: Any, framework: str, database: str) -> 
 
     compose = yaml.safe_load((baked.path / "compose.yaml").read_text())
     services: dict[str, Any] = compose["services"]
-    apps = [name for name, service in services.items() if "build" in service]
-    assert len(apps) == 1
-    app = services[apps[0]]
-    databases = {name: s for name, s in services.items() if is_database(image_of(s), database)}
+    app = services["app"]
+    assert all(str(port).startswith("127.0.0.1:") for port in app["ports"]), "published on loopback only"
+    assert all(s.get("restart") == "unless-stopped" for name, s in services.items() if name != "migrate"), services
+    built = {name for name, service in services.items() if "build" in service}
+    assert {service["image"] for name, service in services.items() if name in built} == {app["image"]}
+    databases = {name: s for name, s in services.items() if is_database(default_of(image_of(s)), database)}
+    if database != "none":
+        migrate = services["migrate"]
+        assert "upgrade" in migrate["command"] and "upgrade" not in str(app.get("command", "")), "migrations run once"
+        assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     if database in SERVER_DATABASES:
         ((name, db),) = databases.items()
-        assert "healthcheck" in db, "the app waits for a healthy database"
-        assert app["depends_on"][name]["condition"] == "service_healthy"
+        assert "healthcheck" in db and app["depends_on"][name]["condition"] == "service_healthy"
         assert f"@{name}:" in str(app.get("environment", {})), "the app's DATABASE_URL points at the database service"
     else:
-        assert set(services) == set(apps), "no database server for sqlite or none"
+        assert set(services) <= {"app", "migrate"}, "no database server for sqlite or none"
 
 
 @pytest.mark.parametrize(("framework", "database"), CASES)
