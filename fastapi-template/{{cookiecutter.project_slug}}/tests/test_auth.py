@@ -2,6 +2,7 @@ import json
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -324,3 +325,16 @@ async def test_the_stand_in_hash_is_built_at_start_up(app: FastAPI) -> None:
     async with app.router.lifespan_context(app):
         # So the first login with an unknown email is not the slow one that tells.
         assert security._dummy_hash.cache_info().currsize == 1
+
+
+def test_hashing_slots_follow_the_cpus_the_process_may_use(tmp_path: Path) -> None:
+    """One slot per CPU of the affinity mask, capped by the cgroup's CPU quota (a pod's limit)."""
+    cpu_max = tmp_path / "cpu.max"
+    cpus = len(os.sched_getaffinity(0))
+    cpu_max.write_text("max 100000\n")
+    assert security.usable_cpus(cpu_max) == cpus
+    cpu_max.write_text("50000 100000\n")  # half a CPU: still one slot
+    assert security.usable_cpus(cpu_max) == 1
+    cpu_max.write_text(f"{(cpus + 4) * 100000} 100000\n")  # a limit above what the mask allows
+    assert security.usable_cpus(cpu_max) == cpus
+    assert security.usable_cpus(tmp_path / "absent") == cpus

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
 import pytest
+{%- if cookiecutter.database in ("postgresql", "mysql") %}
+from sqlalchemy import make_url
+{%- endif %}
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.config import ConfigError, Settings
+{%- if cookiecutter.database in ("postgresql", "mysql") %}
+from {{ cookiecutter.project_slug }}.{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, DEFAULT_PASSWORDS
+{%- endif %}
 
 from .helpers import make_config
 
@@ -73,3 +79,18 @@ def test_the_wsgi_module_serves_the_app() -> None:
     from {{ cookiecutter.project_slug }}.wsgi import app
 
     assert app.test_client().get("/openapi.json").status_code == 200
+{%- if cookiecutter.database in ("postgresql", "mysql") %}
+
+
+@pytest.mark.parametrize("password", sorted(DEFAULT_PASSWORDS))
+def test_production_refuses_a_well_known_database_password(password: str) -> None:
+    url = make_url(DEFAULT_DATABASE_URL).set(password=password.upper())
+    values = {"database_url": url.render_as_string(hide_password=False)}
+    assert Settings.load(values).database_url, "allowed outside production"
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({**values, "environment": "production"})
+    assert str(refused.value) == (
+        "Invalid settings: DATABASE_URL has a well-known default password: production needs the "
+        "database user's own password"
+    )
+{%- endif %}

@@ -13,10 +13,22 @@ from email.utils import parseaddr
 from typing import Any, Literal
 
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+{%- if cookiecutter.database != "none" %}
+    model_validator,
+{%- endif %}
+)
+{%- if cookiecutter.database != "none" %}
+from sqlalchemy import make_url
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
 
-from .{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, with_driver
+from .{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, DEFAULT_PASSWORDS, with_driver
 {%- endif %}
 {%- if cookiecutter.use_auth %}
 
@@ -79,6 +91,8 @@ class Settings(BaseModel):
     # None means "on, except in production".
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Seconds a client may take to send a whole request body; a slower one is answered 408.
+    body_timeout: float = Field(default=30.0, gt=0)
     # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (comma-separated IPs or networks, "*" for any); empty: none.
     forwarded_allow_ips: str = ""
@@ -113,6 +127,19 @@ class Settings(BaseModel):
     @classmethod
     def supported_database_url(cls, value: str) -> str:
         return with_driver(value)
+{%- endif %}
+
+{%- if cookiecutter.database != "none" %}
+
+    @model_validator(mode="after")
+    def no_default_database_password(self) -> Settings:
+        password = make_url(self.database_url).password
+        if self.environment == "production" and str(password).lower() in DEFAULT_PASSWORDS:
+            raise ValueError(
+                "DATABASE_URL has a well-known default password: production needs the database "
+                "user's own password"
+            )
+        return self
 {%- endif %}
 
     @field_validator("cors_origins", mode="before")
@@ -220,9 +247,10 @@ def _one_line(error: ValidationError) -> str:
     """pydantic's report, one ``SETTING: reason`` per problem, on one line."""
     problems = []
     for item in error.errors(include_url=False):
-        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        name = str(item["loc"][0]).upper() if item["loc"] else ""
         reason = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{name}: {reason}")
+        # A check of the whole model names its settings itself.
+        problems.append(f"{name}: {reason}" if item["loc"] else reason)
     return "Invalid settings: " + "; ".join(problems)
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .config import Settings
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
+# Passwords of tutorials and of the official image's examples: production refuses them.
+DEFAULT_PASSWORDS = frozenset({"postgres", "password", "changeme"})
 MIGRATE_OPTIONS: dict[str, Any] = {}
 # timestamptz keeps the offset.
 TIMESTAMP = DateTime(timezone=True)
