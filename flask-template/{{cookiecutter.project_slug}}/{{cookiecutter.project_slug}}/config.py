@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 {%- endif %}
 from typing import Any, Literal
+{%- if cookiecutter.database != "none" %}
+from urllib.parse import unquote, urlsplit
+{%- endif %}
 
 from flask import current_app
 from pydantic import (
@@ -23,9 +26,6 @@ from pydantic import (
     model_validator,
 {%- endif %}
 )
-{%- if cookiecutter.database != "none" %}
-from sqlalchemy import make_url
-{%- endif %}
 {%- if cookiecutter.database != "none" %}
 
 from .{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, DEFAULT_PASSWORDS, with_driver
@@ -133,11 +133,12 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def no_default_database_password(self) -> Settings:
-        password = make_url(self.database_url).password
-        if self.environment == "production" and str(password).lower() in DEFAULT_PASSWORDS:
+        credentials = urlsplit(self.database_url).netloc.rpartition("@")[0]
+        secret = unquote(credentials.partition(":")[2])
+        if self.environment == "production" and secret.lower() in DEFAULT_PASSWORDS:
             raise ValueError(
-                "DATABASE_URL has a well-known default password: production needs the database "
-                "user's own password"
+                "DATABASE_URL holds a well-known default secret: production needs the database "
+                "user's own"
             )
         return self
 {%- endif %}

@@ -7,6 +7,9 @@ import os
 {%- endif %}
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+{%- if cookiecutter.database != 'none' %}
+from urllib.parse import unquote, urlsplit
+{%- endif %}
 
 from pydantic import (
     Field,
@@ -283,12 +286,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_database_password(self) -> "Settings":
-        password = make_url(self.database_url).password
-        if self.environment == "production" and str(password).lower() in dialect.DEFAULT_PASSWORDS:
+        credentials = urlsplit(self.database_url).netloc.rpartition("@")[0]
+        secret = unquote(credentials.partition(":")[2])
+        if self.environment == "production" and secret.lower() in dialect.DEFAULT_PASSWORDS:
             raise PydanticCustomError(
                 "database_url",
-                "DATABASE_URL has a well-known default password: production needs the database "
-                "user's own password",
+                "DATABASE_URL holds a well-known default secret: production needs the database "
+                "user's own",
             )
         return self
 {%- endif %}
