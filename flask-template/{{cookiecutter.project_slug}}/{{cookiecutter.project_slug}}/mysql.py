@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .config import Settings
 
 DEFAULT_DATABASE_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
-# Passwords of tutorials and of the official images' examples: production refuses them.
+# The secrets of tutorials and of the official images' examples: production refuses them.
 DEFAULT_PASSWORDS = frozenset({"root", "mysql", "mariadb", "changeme"})
 MIGRATE_OPTIONS: dict[str, Any] = {}
 # MySQL keeps no offset and, by default, no microseconds: naive UTC with 6 digits.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .config import Settings
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
-# Passwords of tutorials and of the official image's examples: production refuses them.
+# The secrets of tutorials and of the official image's examples: production refuses them.
 DEFAULT_PASSWORDS = frozenset({"postgres", "changeme"})
 MIGRATE_OPTIONS: dict[str, Any] = {}
 # timestamptz keeps the offset.

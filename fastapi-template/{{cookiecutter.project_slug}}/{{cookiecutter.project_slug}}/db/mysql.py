@@ -6,7 +6,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
-# Passwords of tutorials and of the official images' examples: production refuses them.
+# The secrets of tutorials and of the official images' examples: production refuses them.
 DEFAULT_PASSWORDS = frozenset({"root", "mysql", "mariadb", "changeme"})
 # Plain schemes people write (and hosting platforms hand out) -> the async driver we install.
 DRIVERS = {"mysql": "mysql+asyncmy", "mariadb": "mysql+asyncmy"}
