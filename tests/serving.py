@@ -21,6 +21,11 @@ __all__ = ["free_port", "stop_server"]  # the tests import them from here too
 SERVER_PIDS: dict[str, int] = {}
 
 
+# The README's (and the image's GRANIAN_*) lifecycle flags: a failed worker is replaced, a
+# reload starts each new worker well before it stops the old one, a stop is bounded.
+LIFECYCLE = ["--respawn-failed-workers", "--respawn-interval", "10", "--workers-kill-timeout", "20"]
+
+
 def documented_workers() -> int:
     """The README's `--workers "$(nproc)"`."""
     return len(os.sched_getaffinity(0))
@@ -29,13 +34,13 @@ def documented_workers() -> int:
 def commands(baked: Baked, port: int, workers: int = 2) -> tuple[list[str] | None, list[str]]:
     """(schema command, server command) as the project's README gives them."""
     slug, has_db = baked.slug, baked.context["database"] != "none"
-    bind = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    bind = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *LIFECYCLE]
     if baked.framework == "fastapi":
         migrate = ["alembic", "upgrade", "head"]
         serve = ["granian", "--interface", "asgi", *bind, f"{slug}.main:app"]
     else:
         migrate = ["flask", "--app", slug, "db", "upgrade"]
-        serve = ["granian", "--interface", "wsgi", *bind, "--blocking-threads", "8", f"{slug}.wsgi:app"]
+        serve = ["granian", "--interface", "wsgi", *bind, "--blocking-threads", "64", f"{slug}.wsgi:app"]
     return (migrate if has_db else None), serve
 
 

@@ -24,7 +24,9 @@ WRITERS = 32
 ROUNDS = 5
 
 
-async def patch_concurrently(base_url: str, headers: dict[str, str], item_id: int) -> list[tuple[dict[str, str], int, Any]]:
+async def patch_concurrently(
+    base_url: str, headers: dict[str, str], item_id: int
+) -> list[tuple[dict[str, str], int, Any]]:
     """(what each PATCH sent, its status, its answer), for every PATCH."""
     limits = httpx.Limits(max_connections=WRITERS, max_keepalive_connections=WRITERS)
     exchanges: list[tuple[dict[str, str], int, Any]] = []
@@ -63,7 +65,9 @@ def test_each_patch_answers_its_own_write(
         for sent, status, answer in exchanges
         if status == 200 and any(answer.get(field) != value for field, value in sent.items())
     ]
-    print(f"\n{framework}/{database}: {len(exchanges)} PATCHes, statuses {statuses}, {len(foreign)} showed another write")
+    print(
+        f"\n{framework}/{database}: {len(exchanges)} PATCHes, statuses {statuses}, {len(foreign)} showed another write"
+    )
     assert statuses == {200}, statuses
     assert not foreign, f"{len(foreign)} of {len(exchanges)} answers showed another write, e.g. {foreign[:3]}"
     # The last write stands, and it is one of the writes answered.

@@ -3,6 +3,7 @@ import os
 import secrets
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -397,3 +398,16 @@ async def test_a_token_whose_user_was_deleted_is_401_everywhere(
         response = await client.request(method, path, json=body, headers=headers)
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_hashing_slots_follow_the_cpus_the_process_may_use(tmp_path: Path) -> None:
+    """One slot per CPU of the affinity mask, capped by the cgroup's CPU quota (a pod's limit)."""
+    cpu_max = tmp_path / "cpu.max"
+    cpus = len(os.sched_getaffinity(0))
+    cpu_max.write_text("max 100000\n")
+    assert security.usable_cpus(cpu_max) == cpus
+    cpu_max.write_text("50000 100000\n")  # half a CPU: still one slot
+    assert security.usable_cpus(cpu_max) == 1
+    cpu_max.write_text(f"{(cpus + 4) * 100000} 100000\n")  # a limit above what the mask allows
+    assert security.usable_cpus(cpu_max) == cpus
+    assert security.usable_cpus(tmp_path / "absent") == cpus

@@ -1,5 +1,8 @@
 import json
 import logging
+{%- if cookiecutter.database in ('postgresql', 'mysql') %}
+import os
+{%- endif %}
 import sys
 from collections.abc import Iterator
 
@@ -12,6 +15,9 @@ from {{ cookiecutter.project_slug }}.core.config import (
     get_settings_or_exit,
 )
 from {{ cookiecutter.project_slug }}.core.logging import JsonFormatter
+{%- if cookiecutter.database in ('postgresql', 'mysql') %}
+from {{ cookiecutter.project_slug }}.db import {{ cookiecutter.database }} as dialect
+{%- endif %}
 
 
 def load(**values: object) -> Settings:
@@ -94,3 +100,23 @@ def test_json_log_lines_carry_tracebacks() -> None:
             "x", logging.ERROR, __file__, 1, "failed", (), exc_info=sys.exc_info()
         )
     assert "ValueError: bad" in json.loads(JsonFormatter().format(record))["exc_info"]
+{%- if cookiecutter.database in ('postgresql', 'mysql') %}
+
+
+@pytest.mark.parametrize("secret", sorted(dialect.DEFAULT_PASSWORDS))
+def test_production_refuses_a_well_known_database_password(
+    environment: pytest.MonkeyPatch, secret: str
+) -> None:
+    url = dialect.DEFAULT_URL.replace("@", f":{secret.upper()}@", 1)
+    environment.setenv("DATABASE_URL", url)
+    assert get_settings().database_url, "allowed outside production"
+    get_settings.cache_clear()
+    environment.setenv("ENVIRONMENT", "production")
+    environment.setenv("SECRET_KEY", os.urandom(32).hex())
+    with pytest.raises(ConfigError) as refused:
+        get_settings()
+    assert str(refused.value) == (
+        "invalid settings: DATABASE_URL holds a well-known default secret: "
+        "production needs the database user's own"
+    )
+{%- endif %}

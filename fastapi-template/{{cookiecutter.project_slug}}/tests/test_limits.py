@@ -1,5 +1,6 @@
 """The contract's "Limits and failures" that hold on every route."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -138,3 +139,20 @@ async def test_every_answer_carries_the_security_headers(
     assert response.status_code == status
     assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
     assert "server" not in response.headers
+
+
+async def test_a_body_slower_than_the_timeout_is_a_408(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"body_timeout": 0.2}))
+    add_test_routes(app)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        while True:
+            await asyncio.sleep(0.05)
+            yield b" "
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/echo", content=trickle())
+    assert response.status_code == 408
+    assert response.json() == {"detail": "Request Timeout"}
+    assert response.headers["connection"] == "close"

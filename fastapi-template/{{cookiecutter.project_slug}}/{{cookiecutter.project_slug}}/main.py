@@ -92,7 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     # Added last, so it wraps the others and answers for any error they let through.
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ServiceMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
     if settings.forwarded_allow_ips:
         app.add_middleware(TrustedProxies, trusted_hosts=settings.forwarded_allow_ips)
 {%- if cookiecutter.use_observability %}

@@ -4,6 +4,9 @@ import pytest
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.config import ConfigError, Settings
+{%- if cookiecutter.database in ("postgresql", "mysql") %}
+from {{ cookiecutter.project_slug }}.{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, DEFAULT_PASSWORDS
+{%- endif %}
 
 from .helpers import make_config
 
@@ -73,3 +76,17 @@ def test_the_wsgi_module_serves_the_app() -> None:
     from {{ cookiecutter.project_slug }}.wsgi import app
 
     assert app.test_client().get("/openapi.json").status_code == 200
+{%- if cookiecutter.database in ("postgresql", "mysql") %}
+
+
+@pytest.mark.parametrize("secret", sorted(DEFAULT_PASSWORDS))
+def test_production_refuses_a_well_known_database_password(secret: str) -> None:
+    values = {"database_url": DEFAULT_DATABASE_URL.replace("@", f":{secret.upper()}@", 1)}
+    assert Settings.load(values).database_url, "allowed outside production"
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({**values, "environment": "production"})
+    assert str(refused.value) == (
+        "Invalid settings: DATABASE_URL holds a well-known default secret: "
+        "production needs the database user's own"
+    )
+{%- endif %}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import subprocess
@@ -91,6 +92,35 @@ def test_a_body_over_the_limit_is_refused_unread() -> None:
     response = app.test_client().post("/echo", data=body, content_type="application/json")
     assert response.status_code == 413
     assert response.get_json() == {"detail": "Request body too large"}
+
+
+def test_a_chunked_body_over_the_limit_is_refused() -> None:
+    """No Content-Length: the bytes are counted as they arrive (Flask's limit would only cut
+    the body short, and a valid document padded with spaces would pass)."""
+    app = create_app(make_config(MAX_BODY_BYTES=1024))
+
+    @app.post("/echo")
+    def echo(body: Note) -> dict[str, str]:
+        raise AssertionError("not reached")
+
+    for body in (b'{"text": "' + b"x" * 2000 + b'"}', b'{"text": "padded"}' + b" " * 2000):
+        response = app.test_client().post(
+            "/echo",
+            input_stream=io.BytesIO(body),
+            headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 413
+        assert response.get_json() == {"detail": "Request body too large"}
+
+
+def test_a_chunked_body_within_the_limit_is_read(echo: FlaskClient) -> None:
+    response = echo.post(
+        "/echo",
+        input_stream=io.BytesIO(b'{"text": "chunked"}'),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.get_json() == {"text": "chunked"}
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from .helpers import make_config
 # Every path of the HTTP contract (docs/contract.md of the template) with its methods.
 CONTRACT_PATHS = {
     "/health": {"get"},
+    "/health/live": {"get"},
 {%- if cookiecutter.database != "none" %}
     "/api/v1/items": {"get", "post"},
     "/api/v1/items/{item_id}": {"get", "patch", "delete"},

@@ -8,6 +8,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -184,3 +185,16 @@ def test_with_redis_the_processes_share_the_counts(limited: Callable[..., FlaskC
     assert first.post(REGISTER, data={}, environ_base=address).status_code == 422
     assert second.post(REGISTER, data={}, environ_base=address).status_code == 422
     assert first.post(REGISTER, data={}, environ_base=address).status_code == 429
+
+
+def test_hashing_slots_follow_the_cpus_the_process_may_use(tmp_path: Path) -> None:
+    """One slot per CPU of the affinity mask, capped by the cgroup's CPU quota (a pod's limit)."""
+    cpu_max = tmp_path / "cpu.max"
+    cpus = len(os.sched_getaffinity(0))
+    cpu_max.write_text("max 100000\n")
+    assert security.usable_cpus(cpu_max) == cpus
+    cpu_max.write_text("50000 100000\n")  # half a CPU: still one slot
+    assert security.usable_cpus(cpu_max) == 1
+    cpu_max.write_text(f"{(cpus + 4) * 100000} 100000\n")  # a limit above what the mask allows
+    assert security.usable_cpus(cpu_max) == cpus
+    assert security.usable_cpus(tmp_path / "absent") == cpus

@@ -16,6 +16,7 @@ from . import (
 {%- if cookiecutter.use_auth %}
     auth,
 {%- endif %}
+    body,
     errors,
 {%- if cookiecutter.database != "none" %}
     extensions,
@@ -75,6 +76,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> OpenAPI:
         app.json.sort_keys = False  # keep fields in the order the schemas declare them
 
     logs.init_app(app)
+    # First of the before_request hooks: the others may read the body.
+    body.init_app(app, settings)
     errors.init_app(app)
     if settings.forwarded_allow_ips:
         # Behind a reverse proxy every request comes from the proxy: the client's address

@@ -11,13 +11,25 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 {%- endif %}
 from typing import Any, Literal
+{%- if cookiecutter.database != "none" %}
+from urllib.parse import unquote, urlsplit
+{%- endif %}
 
 import click
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+{%- if cookiecutter.database != "none" %}
+    model_validator,
+{%- endif %}
+)
 {%- if cookiecutter.database != "none" %}
 
-from .{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, with_driver
+from .{{ cookiecutter.database }} import DEFAULT_DATABASE_URL, DEFAULT_PASSWORDS, with_driver
 {%- endif %}
 {%- if cookiecutter.use_auth %}
 
@@ -82,6 +94,8 @@ class Settings(BaseModel):
     # None means "on, except in production".
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Seconds a client may take to send a whole request body; a slower one is answered 408.
+    body_timeout: float = Field(default=30.0, gt=0)
     # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (comma-separated IPs or networks, "*" for any); empty: none.
     forwarded_allow_ips: str = ""
@@ -116,6 +130,20 @@ class Settings(BaseModel):
     @classmethod
     def supported_database_url(cls, value: str) -> str:
         return with_driver(value)
+{%- endif %}
+
+{%- if cookiecutter.database != "none" %}
+
+    @model_validator(mode="after")
+    def no_default_database_password(self) -> Settings:
+        credentials = urlsplit(self.database_url).netloc.rpartition("@")[0]
+        secret = unquote(credentials.partition(":")[2])
+        if self.environment == "production" and secret.lower() in DEFAULT_PASSWORDS:
+            raise ValueError(
+                "DATABASE_URL holds a well-known default secret: production needs the database "
+                "user's own"
+            )
+        return self
 {%- endif %}
 
     @field_validator("cors_origins", mode="before")
@@ -223,9 +251,10 @@ def _one_line(error: ValidationError) -> str:
     """pydantic's report, one ``SETTING: reason`` per problem, on one line."""
     problems = []
     for item in error.errors(include_url=False):
-        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        name = str(item["loc"][0]).upper() if item["loc"] else ""
         reason = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{name}: {reason}")
+        # A check of the whole model names its settings itself.
+        problems.append(f"{name}: {reason}" if item["loc"] else reason)
     return "Invalid settings: " + "; ".join(problems)
 
 

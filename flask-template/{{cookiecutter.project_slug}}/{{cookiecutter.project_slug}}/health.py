@@ -1,4 +1,4 @@
-"""GET /health: is the service{% if cookiecutter.database != "none" %} and its database{% endif %} up?"""
+"""GET /health/live: is the process up? GET /health: is the service{% if cookiecutter.database != "none" %} and its database{% endif %} up?"""
 
 from __future__ import annotations
 {%- if cookiecutter.database != "none" %}
@@ -66,6 +66,12 @@ def health() -> tuple[dict[str, Any], int]:
     if probe.reachable():
         return {"status": "ok", "database": "ok"}, 200
     return {"status": "unavailable", "database": "unreachable"}, 503
+
+
+@bp.get("/health/live")
+def live() -> dict[str, str]:
+    """Liveness: the process answers. Never the database, whose outage must not restart it."""
+    return {"status": "ok"}
 {%- else %}
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -75,5 +81,11 @@ bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
 
 @bp.get("/health")
 def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bp.get("/health/live")
+def live() -> dict[str, str]:
+    """Liveness: the process answers. Never the database, whose outage must not restart it."""
     return {"status": "ok"}
 {%- endif %}

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from .config import Settings
 
 DEFAULT_DATABASE_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
+# The secrets of tutorials and of the official images' examples: production refuses them.
+DEFAULT_PASSWORDS = frozenset({"root", "mysql", "mariadb", "changeme"})
 MIGRATE_OPTIONS: dict[str, Any] = {}
 # How a transaction that may write begins (the driver runs in autocommit mode).
 BEGIN_WRITING = "BEGIN"

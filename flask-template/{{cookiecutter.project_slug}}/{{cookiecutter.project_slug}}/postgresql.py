@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .config import Settings
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
+# The secrets of tutorials and of the official image's examples: production refuses them.
+DEFAULT_PASSWORDS = frozenset({"postgres", "changeme"})
 MIGRATE_OPTIONS: dict[str, Any] = {}
 # How a transaction that may write begins (the driver runs in autocommit mode).
 BEGIN_WRITING = "BEGIN"

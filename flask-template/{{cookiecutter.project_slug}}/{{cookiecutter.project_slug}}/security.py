@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import jwt
@@ -35,11 +36,28 @@ SECURITY_SCHEMES: dict[str, Any] = {
     }
 }
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
+
+
+def usable_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may run on, capped by the container's CPU limit (the cgroup v2
+    quota): os.cpu_count() counts the whole node's, which a pod's limit is a share of."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no CPU affinity
+        cpus = os.cpu_count() or 1
+    with suppress(OSError, ValueError):
+        quota, period = cpu_max.read_text().split()
+        if quota != "max":
+            cpus = min(cpus, int(quota) // int(period))
+    return max(cpus, 1)
+
+
 # Each Argon2 hash takes 64 MiB and a core for a while: at most one per core at a time,
 # in threads of their own at a lower CPU priority, and as many requests again waiting for
 # a turn. A flood beyond that is refused at once (503), so that it neither exhausts memory
-# nor starves the requests that do not hash (`/health` included) of threads or CPU.
-CORES = os.cpu_count() or 1
+# nor starves the requests that do not hash (`/health` included) of threads or CPU. The
+# README's "Memory" section sizes a container's memory limit from this.
+CORES = usable_cpus()
 HASHING_NICENESS = 10
 ADMITTED = threading.BoundedSemaphore(2 * CORES)
 HASHING_WAIT_SECONDS = 10

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_FILE = PROJECT_DIR / "{{ cookiecutter.project_slug }}.db"
 DEFAULT_DATABASE_URL = f"sqlite:///{DATABASE_FILE}"
+# A file has no secret to refuse.
+DEFAULT_PASSWORDS: frozenset[str] = frozenset()
 # SQLite alters tables by copying them.
 MIGRATE_OPTIONS: dict[str, Any] = {"render_as_batch": True}
 # The column keeps no offset: timestamps are stored as naive UTC.

@@ -6,6 +6,9 @@ import os
 {%- endif %}
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+{%- if cookiecutter.database != 'none' %}
+from urllib.parse import unquote, urlsplit
+{%- endif %}
 
 from pydantic import (
     Field,
@@ -14,7 +17,7 @@ from pydantic import (
 {%- endif %}
     ValidationError,
     field_validator,
-{%- if cookiecutter.use_auth %}
+{%- if cookiecutter.use_auth or cookiecutter.database != 'none' %}
     model_validator,
 {%- endif %}
 )
@@ -92,6 +95,8 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = None
     # Bytes; a larger request body is answered 413 without being read.
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Seconds a client may take to send a whole request body; a slower one is answered 408.
+    body_timeout: float = Field(default=30.0, gt=0)
     # Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (comma-separated IPs or networks, "*" for any); empty: none.
     forwarded_allow_ips: str = ""
@@ -279,6 +284,21 @@ class Settings(BaseSettings):
                 {"forms": dialect.URL_FORMS},
             )
         return value
+{%- endif %}
+
+{%- if cookiecutter.database != 'none' %}
+
+    @model_validator(mode="after")
+    def _check_database_password(self) -> "Settings":
+        credentials = urlsplit(self.database_url).netloc.rpartition("@")[0]
+        secret = unquote(credentials.partition(":")[2])
+        if self.environment == "production" and secret.lower() in dialect.DEFAULT_PASSWORDS:
+            raise PydanticCustomError(
+                "database_url",
+                "DATABASE_URL holds a well-known default secret: production needs the database "
+                "user's own",
+            )
+        return self
 {%- endif %}
 
     @field_validator("log_level", mode="before")

@@ -1,16 +1,21 @@
 """The one outer layer every request passes through.
 
-It keeps the contract's rules that hold for every route: the body limit, the security
-headers, a JSON 500 for any unhandled error, and one log line per request. One plain ASGI
+It keeps the contract's rules that hold for every route: the body limit and timeout, the
+security headers, a JSON 500 for any unhandled error, and one log line per request. One plain ASGI
 class rather than a stack of them, because every layer costs every request.
 """
 
+import asyncio
 import logging
 import time
 
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.exceptions import HTTPException
-from starlette.status import HTTP_413_CONTENT_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR
+from starlette.status import (
+    HTTP_408_REQUEST_TIMEOUT,
+    HTTP_413_CONTENT_TOO_LARGE,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from {{ cookiecutter.project_slug }}.core.logging import request_log
@@ -24,6 +29,7 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
 )
 BODY_TOO_LARGE = "Request body too large"
+BODY_TIMEOUT = "Request Timeout"
 _JSON = (b"content-type", b"application/json")
 
 
@@ -32,6 +38,18 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=HTTP_413_CONTENT_TOO_LARGE, detail=BODY_TOO_LARGE)
+
+
+class BodyTimeout(HTTPException):
+    """Raised when the body has not all arrived within BODY_TIMEOUT; answered as 408, and the
+    connection closed (the rest of the body is never read)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=HTTP_408_REQUEST_TIMEOUT,
+            detail=BODY_TIMEOUT,
+            headers={"Connection": "close"},
+        )
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -45,9 +63,10 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,26 +92,36 @@ class ServiceMiddleware:
             self._log(scope, status, start)
             return
 
-        app_receive = receive
-        if declared is None:
-            # No length announced (chunked): count the bytes as they arrive.
-            received = 0
+        # The whole body must arrive within BODY_TIMEOUT of the request's start (a client
+        # trickling it in holds a connection, and memory, for as long as it likes otherwise);
+        # with no length announced (chunked), its bytes are counted as they arrive.
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        received = 0
+        body_done = False
 
-            async def counting_receive() -> Message:
-                nonlocal received
-                message = await receive()
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-                return message
-
-            app_receive = counting_receive
+        async def guarded_receive() -> Message:
+            nonlocal received, body_done
+            if body_done:  # only http.disconnect is left to wait for, however long
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout from None
+            received += len(message.get("body", b""))
+            if declared is None and received > limit:
+                raise BodyTooLarge
+            body_done = not message.get("more_body", False)
+            return message
 
         try:
-            await self.app(scope, app_receive, send_with_headers)
+            await self.app(scope, guarded_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
                 await _answer(send_with_headers, HTTP_413_CONTENT_TOO_LARGE, BODY_TOO_LARGE)
+        except BodyTimeout:
+            if not started:
+                await _answer(send_with_headers, HTTP_408_REQUEST_TIMEOUT, BODY_TIMEOUT, close=True)
         except Exception:
             # The traceback goes to the log only; the client learns nothing about the internals.
             error_logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
@@ -110,9 +139,11 @@ class ServiceMiddleware:
         request_log(scope["method"], scope["path"], status, duration_ms)
 
 
-async def _answer(send: Send, status: int, detail: str) -> None:
+async def _answer(send: Send, status: int, detail: str, *, close: bool = False) -> None:
     body = b'{"detail":"' + detail.encode() + b'"}'
     headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

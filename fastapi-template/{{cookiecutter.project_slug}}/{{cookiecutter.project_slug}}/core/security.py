@@ -4,8 +4,10 @@ import asyncio
 import os
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import TypeVar
 
 import jwt
@@ -19,9 +21,25 @@ ALGORITHM = "HS256"
 # Argon2's library defaults (RFC 9106 low-memory profile); tests swap in a cheaper hasher.
 password_hash = PasswordHash((Argon2Hasher(),))
 
-# Each hash holds its memory cost (64 MiB with the defaults) while it runs: one per CPU at a
-# time, so that a flood of logins waits its turn instead of exhausting memory.
-HASHING_SLOTS = os.cpu_count() or 1
+
+def usable_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may run on, capped by the container's CPU limit (the cgroup v2
+    quota): os.cpu_count() counts the whole node's, which a pod's limit is a share of."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no CPU affinity
+        cpus = os.cpu_count() or 1
+    with suppress(OSError, ValueError):
+        quota, period = cpu_max.read_text().split()
+        if quota != "max":
+            cpus = min(cpus, int(quota) // int(period))
+    return max(cpus, 1)
+
+
+# Each hash holds its memory cost (64 MiB with the defaults) while it runs: one per usable CPU
+# at a time, so that a flood of logins waits its turn instead of exhausting memory (the
+# README's "Memory" section sizes a container's memory limit from this).
+HASHING_SLOTS = usable_cpus()
 # How long a request waits for its turn before it is answered 503.
 HASHING_WAIT_SECONDS = 10.0
 _hashing_slots = asyncio.Semaphore(HASHING_SLOTS)

@@ -6,6 +6,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_URL = "mysql://root@localhost:3306/{{ cookiecutter.project_slug }}"
+# The secrets of tutorials and of the official images' examples: production refuses them.
+DEFAULT_PASSWORDS = frozenset({"root", "mysql", "mariadb", "changeme"})
 # Plain schemes people write (and hosting platforms hand out) -> the async driver we install.
 DRIVERS = {"mysql": "mysql+asyncmy", "mariadb": "mysql+asyncmy"}
 URL_FORMS = "mysql://user:pass@host:3306/name (or mariadb://)"

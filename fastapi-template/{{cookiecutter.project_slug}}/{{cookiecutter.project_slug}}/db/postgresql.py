@@ -6,6 +6,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_URL = "postgresql://postgres@localhost:5432/{{ cookiecutter.project_slug }}"
+# The secrets of tutorials and of the official image's examples: production refuses them.
+DEFAULT_PASSWORDS = frozenset({"postgres", "changeme"})
 # Plain schemes people write (and hosting platforms hand out) -> the async driver we install.
 DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 URL_FORMS = "postgresql://user:pass@host:5432/name (or postgres://)"

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 # Anchored to the project folder so the database does not move with the working directory.
 DEFAULT_URL = f"sqlite:///{Path(__file__).resolve().parents[2] / '{{ cookiecutter.project_slug }}.db'}"
+# A file has no secret to refuse.
+DEFAULT_PASSWORDS: frozenset[str] = frozenset()
 # Plain schemes people write -> the async driver this project installs.
 DRIVERS = {"sqlite": "sqlite+aiosqlite"}
 URL_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"

@@ -6,3 +6,7 @@ class Health(BaseModel):
 {%- if cookiecutter.database != 'none' %}
     database: str
 {%- endif %}
+
+
+class Liveness(BaseModel):
+    status: str

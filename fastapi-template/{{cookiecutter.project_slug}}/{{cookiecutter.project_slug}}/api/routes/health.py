@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from {{ cookiecutter.project_slug }}.schemas.health import Health
+from {{ cookiecutter.project_slug }}.schemas.health import Health, Liveness
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,16 @@ async def health(request: Request) -> Health | JSONResponse:
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         content=Health(status="unavailable", database="unreachable").model_dump(),
     )
+
+
+@router.get("/health/live")
+async def live() -> Liveness:
+    """Liveness: the process answers. Never the database, whose outage must not restart it."""
+    return Liveness(status="ok")
 {%- else -%}
 from fastapi import APIRouter
 
-from {{ cookiecutter.project_slug }}.schemas.health import Health
+from {{ cookiecutter.project_slug }}.schemas.health import Health, Liveness
 
 router = APIRouter(tags=["health"])
 
@@ -77,4 +83,10 @@ router = APIRouter(tags=["health"])
 @router.get("/health")
 async def health() -> Health:
     return Health(status="ok")
+
+
+@router.get("/health/live")
+async def live() -> Liveness:
+    """Liveness: the process answers. Never the database, whose outage must not restart it."""
+    return Liveness(status="ok")
 {%- endif %}
