@@ -95,7 +95,11 @@ def test_github_workflow(cookies: Any, framework: str, database: str) -> None:
         assert [s for s in services.values() if is_database(image_of(s), database)], services
         assert env["TEST_DATABASE_URL"].startswith(database), env
     else:
-        assert not services and "TEST_DATABASE_URL" not in env
+        databases = [s for s in services.values() if not image_of(s).startswith("redis")]
+        assert not databases and "TEST_DATABASE_URL" not in env
+    # The login limit's shared counter is tested against a Redis service where there is auth.
+    redis = [s for s in services.values() if image_of(s).startswith("redis")]
+    assert bool(redis) == baked.context["use_auth"] == ("TEST_REDIS_URL" in env), (services, env)
 
 
 @pytest.mark.parametrize(("framework", "database"), CASES)
@@ -117,4 +121,8 @@ def test_gitlab_pipeline(cookies: Any, framework: str, database: str) -> None:
         assert any(is_database(image, database) for image in services), services
         assert str(variables["TEST_DATABASE_URL"]).startswith(database)
     else:
-        assert not services and "TEST_DATABASE_URL" not in variables
+        databases = [image for image in services if not image.startswith("redis")]
+        assert not databases and "TEST_DATABASE_URL" not in variables
+    # The login limit's shared counter is tested against a Redis service where there is auth.
+    redis = [image for image in services if image.startswith("redis")]
+    assert bool(redis) == baked.context["use_auth"] == ("TEST_REDIS_URL" in variables), (services, variables)

@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.baking import BIN, DATABASES, FRAMEWORKS, SERVER_DATABASES, Baked, bake, project_env, template_context
+from tests.baking import (
+    BIN,
+    DATABASES,
+    FRAMEWORKS,
+    SERVER_DATABASES,
+    TEST_REDIS_URL,
+    Baked,
+    bake,
+    project_env,
+    template_context,
+)
 
 COMBINATIONS = [
     pytest.param(framework, database, use_auth, id=f"{framework}-{database}-{'auth' if use_auth else 'noauth'}")
@@ -201,7 +211,8 @@ def test_ci_commands_run(
         # A cache directory is only where downloads are kept: the suite's usual one saves them.
         env.pop("UV_CACHE_DIR", None)
         env.pop("PIP_CACHE_DIR", None)
-    settings = {"CI": "true", "CI_PROJECT_DIR": str(baked.path)}
+    # The CI's service Redis (host `redis` on GitLab), here the machine's.
+    settings = {"CI": "true", "CI_PROJECT_DIR": str(baked.path), "TEST_REDIS_URL": TEST_REDIS_URL}
     if database in SERVER_DATABASES:
         # The CI's service database, here a throwaway one on the real server.
         settings["TEST_DATABASE_URL"] = database_url(database)

@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from {{ cookiecutter.project_slug }}.api.router import api_router
 {% endif -%}
 from {{ cookiecutter.project_slug }}.api.routes import health
-from {{ cookiecutter.project_slug }}.core.config import Settings, get_settings, get_settings_or_exit
+from {{ cookiecutter.project_slug }}.core.config import ConfigError, Settings, get_settings, stop_serving
 from {{ cookiecutter.project_slug }}.core.errors import add_error_handlers
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware, TrustedProxies
@@ -117,4 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app(get_settings_or_exit())
+try:
+    app = create_app(get_settings())
+except ConfigError as error:
+    stop_serving(error)

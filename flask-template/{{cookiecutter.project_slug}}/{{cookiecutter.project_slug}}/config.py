@@ -3,14 +3,17 @@ put what `.env` holds)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 from collections.abc import Mapping
 {%- if cookiecutter.use_worker %}
 from email.utils import parseaddr
 {%- endif %}
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, NoReturn
 {%- if cookiecutter.database != "none" %}
 from urllib.parse import unquote, urlsplit
 {%- endif %}
@@ -46,6 +49,16 @@ class ConfigError(click.ClickException):
     """Settings that cannot work; the message is one line, fit for an operator.
 
     A ClickException, so that `flask` commands (`flask db upgrade`) print it as one line."""
+
+
+def stop_serving(error: ConfigError) -> NoReturn:
+    """Leave a server process with one line for the operator. Under granian, whose main process
+    respawns a worker that exits (see Dockerfile), the worker stops the whole server as well:
+    a bad setting does not mend itself, and a worker that fails at each start never serves."""
+    with contextlib.suppress(OSError):
+        if b"granian" in Path(f"/proc/{os.getppid()}/cmdline").read_bytes():
+            os.kill(os.getppid(), signal.SIGTERM)
+    raise SystemExit(str(error)) from None
 
 
 class Settings(BaseModel):

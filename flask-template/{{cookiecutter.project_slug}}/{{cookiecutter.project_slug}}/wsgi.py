@@ -4,7 +4,7 @@
 from flask.cli import load_dotenv
 
 from . import create_app
-from .config import ConfigError
+from .config import ConfigError, stop_serving
 {%- if cookiecutter.use_observability %}
 from .observability import start_metrics_listener
 {%- endif %}
@@ -14,8 +14,8 @@ load_dotenv()
 try:
     app = create_app()
 except ConfigError as error:
-    # One line for the operator from each server process, not a traceback each.
-    raise SystemExit(str(error)) from None
+    # One line for the operator, not a traceback from each server process.
+    stop_serving(error)
 {%- if cookiecutter.use_observability %}
 # The served process only: tests and `flask` commands open no metrics port.
 start_metrics_listener(app.config["SETTINGS"])

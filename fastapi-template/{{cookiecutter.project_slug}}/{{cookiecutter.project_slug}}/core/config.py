@@ -1,11 +1,12 @@
 """Typed settings, read from the environment, then from `.env` in the working directory."""
 
+import contextlib
 import json
-{%- if cookiecutter.use_auth or cookiecutter.use_observability %}
 import os
-{%- endif %}
+import signal
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn
 {%- if cookiecutter.database != 'none' %}
 from urllib.parse import unquote, urlsplit
 {%- endif %}
@@ -355,3 +356,13 @@ def get_settings_or_exit() -> Settings:
         return get_settings()
     except ConfigError as error:
         raise SystemExit(str(error)) from None
+
+
+def stop_serving(error: ConfigError) -> NoReturn:
+    """Leave a server process with one line for the operator. Under granian, whose main process
+    respawns a worker that exits (see Dockerfile), the worker stops the whole server as well:
+    a bad setting does not mend itself, and a worker that fails at each start never serves."""
+    with contextlib.suppress(OSError):
+        if b"granian" in Path(f"/proc/{os.getppid()}/cmdline").read_bytes():
+            os.kill(os.getppid(), signal.SIGTERM)
+    raise SystemExit(str(error)) from None
