@@ -12,7 +12,12 @@ from fastapi_offline import FastAPIOffline
 from {{ cookiecutter.project_slug }}.api.router import api_router
 {% endif -%}
 from {{ cookiecutter.project_slug }}.api.routes import health
-from {{ cookiecutter.project_slug }}.core.config import ConfigError, Settings, get_settings, stop_serving
+from {{ cookiecutter.project_slug }}.core.config import (
+    ConfigError,
+    Settings,
+    get_settings,
+    stop_serving,
+)
 from {{ cookiecutter.project_slug }}.core.errors import add_error_handlers
 from {{ cookiecutter.project_slug }}.core.logging import configure_logging
 from {{ cookiecutter.project_slug }}.core.middleware import ServiceMiddleware, TrustedProxies
