@@ -360,7 +360,7 @@ def get_settings_or_exit() -> Settings:
 
 def stop_serving(error: ConfigError) -> NoReturn:
     """Leave a server process with one line for the operator. Under granian, whose main process
-    respawns a worker that exits (see Dockerfile), the worker stops the whole server as well:
+    respawns a worker that exits (README, "Deployment"), the worker stops the whole server too:
     a bad setting does not mend itself, and a worker that fails at each start never serves."""
     with contextlib.suppress(OSError):
         if b"granian" in Path(f"/proc/{os.getppid()}/cmdline").read_bytes():
