@@ -4,13 +4,12 @@ the production server (granian) on loopback; stop it afterwards."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 from tests.baking import Baked, project_env, run
 from tests.harness import free_port, spawn, stop_server, wait_for_health
@@ -40,7 +39,9 @@ def commands(baked: Baked, port: int, workers: int = 2) -> tuple[list[str] | Non
         serve = ["granian", "--interface", "asgi", *bind, f"{slug}.main:app"]
     else:
         migrate = ["flask", "--app", slug, "db", "upgrade"]
-        serve = ["granian", "--interface", "wsgi", *bind, "--blocking-threads", "64", f"{slug}.wsgi:app"]
+        threads = re.search(r"--blocking-threads (\d+)", (baked.path / "README.md").read_text())
+        assert threads, "the README's granian command names no --blocking-threads"
+        serve = ["granian", "--interface", "wsgi", *bind, "--blocking-threads", threads[1], f"{slug}.wsgi:app"]
     return (migrate if has_db else None), serve
 
 
@@ -55,21 +56,35 @@ def start_server(
     baked: Baked, log: Path, settings: dict[str, str], port: int, workers: int = 2
 ) -> subprocess.Popen[bytes]:
     """Start the production server on ``port`` (no migration), in a process group of its own,
-    appending to ``log``; return once ``/health`` answers 200 from every worker."""
+    appending to ``log``; return once every worker has started and ``/health`` answers 200."""
     _, serve = commands(baked, port, workers)
+    start = log.stat().st_size if log.exists() else 0
     process = spawn(serve, baked.path, project_env(**settings), log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(base_url, process, log)
-        # The first answer may come from the first worker ready; a burst on fresh connections
-        # also waits for the others, so that no test measures a worker still importing the app.
-        with ThreadPoolExecutor(4 * workers) as burst:
-            answers = list(burst.map(lambda _: httpx.get(f"{base_url}/health", timeout=60), range(4 * workers)))
-        assert all(answer.status_code == 200 for answer in answers), [a.status_code for a in answers]
+        wait_for_workers(log, start, workers, process)
     except BaseException:
         stop_server(process)
         raise
     return process
+
+
+def wait_for_workers(log: Path, start: int, workers: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait until granian logs "Started worker-N" for every worker. The first /health answer
+    comes from the first worker ready; a worker still importing the app accepts nothing, so a
+    test begun then would send every connection to the others."""
+    expected = {f"Started worker-{index}" for index in range(1, workers + 1)}
+    deadline = time.monotonic() + 120
+    while True:
+        with log.open("rb") as stream:
+            stream.seek(start)
+            started = {line.strip() for line in stream.read().decode(errors="replace").splitlines()}
+        if expected <= {line.removeprefix("[INFO] ") for line in started}:
+            return
+        assert process.poll() is None, f"the server exited with {process.returncode}:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"not every worker started within 120 s:\n{log.read_text()}"
+        time.sleep(0.1)
 
 
 @contextmanager

@@ -4,7 +4,7 @@ production server (granian, two workers), PostgreSQL with auth, in production mo
 - a chunked body over MAX_BODY_BYTES is answered 413, whether it would parse or not;
 - a body still arriving BODY_TIMEOUT after the request began is answered 408, and the
   connection closed;
-- beside 64 uploads trickling in a byte every 5 s, `/health` keeps answering.
+- beside 64 uploads trickling in a byte every 5 s, all on one worker, `/health` keeps answering.
 """
 
 from __future__ import annotations
@@ -32,14 +32,16 @@ PROBE_TIMEOUT = 6  # the readiness probe's timeoutSeconds (deploy/kubernetes/dep
 
 
 @contextmanager
-def server(cookies: Any, tmp_path: Path, database_url: Any, framework: str, **settings: str) -> Iterator[str]:
+def server(
+    cookies: Any, tmp_path: Path, database_url: Any, framework: str, workers: int = 2, **settings: str
+) -> Iterator[str]:
     baked = bake(cookies, framework, database="postgresql", use_auth=True)
     settings |= {
         "ENVIRONMENT": "production",
         "DATABASE_URL": database_url("postgresql"),
         "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
     }
-    with serving(baked, tmp_path / "server.log", settings) as base_url:
+    with serving(baked, tmp_path / "server.log", settings, workers) as base_url:
         yield base_url
 
 
@@ -156,8 +158,9 @@ def trickled_upload(base_url: str) -> tuple[int, dict[str, str], bytes, float]:
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_health_answers_beside_64_slow_uploads(cookies: Any, tmp_path: Path, database_url: Any, framework: str) -> None:
     """With the shipped BODY_TIMEOUT: each /health must answer within the readiness probe's
-    timeout (deploy/kubernetes/deployment.yaml, 6 s) while 64 uploads hold their connections."""
-    with server(cookies, tmp_path, database_url, framework) as base_url:
+    timeout (deploy/kubernetes/deployment.yaml, 6 s) while 64 uploads hold their connections,
+    all of them on one worker (as on a one-CPU host, or while a worker is being replaced)."""
+    with server(cookies, tmp_path, database_url, framework, workers=1) as base_url:
         latencies = health_beside_slow_uploads(base_url)
     latencies.sort()
     print(
