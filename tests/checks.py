@@ -77,6 +77,23 @@ def text_files(root: Path) -> Iterator[Path]:
             yield path
 
 
+DOCUMENT = re.compile(r"(?<![\w/.-])docs/[\w./-]+\.md")
+CONTRACT = re.compile(r"(?<![\w])contract(?:'s)?(?![\w])", re.IGNORECASE)
+
+
+def dangling_references(root: Path) -> list[str]:
+    """Every ``file:line: text`` that points at a document the project does not contain: a
+    ``docs/*.md`` path that is not there, or "the contract" without the file that holds it
+    (the project's own ``docs/api.md``)."""
+    found = []
+    for path in text_files(root):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            missing = [ref for ref in DOCUMENT.findall(line) if not (root / ref).is_file()]
+            if missing or (CONTRACT.search(line) and "docs/api.md" not in line):
+                found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    return found
+
+
 def unrendered(root: Path) -> list[str]:
     """Every ``file:line: text`` that still holds template syntax."""
     found = []

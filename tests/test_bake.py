@@ -20,7 +20,7 @@ from tests.baking import (
     run,
     run_project_tests,
 )
-from tests.checks import manifest_paths, traces, unrendered
+from tests.checks import dangling_references, manifest_paths, traces, unrendered
 
 COMBINATIONS = [
     pytest.param(framework, database, use_auth, id=f"{framework}-{database}-{'auth' if use_auth else 'noauth'}")
@@ -76,6 +76,8 @@ def check_layout(baked: Baked) -> None:
     assert not missing, f"chosen pieces missing: {missing}"
     found = traces(baked)
     assert not found, "declined options left traces:\n" + "\n".join(found)
+    dangling = dangling_references(baked.path)
+    assert not dangling, "references to documents the project does not contain:\n" + "\n".join(dangling)
     check_env(baked.path)
 
 

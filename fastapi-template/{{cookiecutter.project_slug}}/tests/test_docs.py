@@ -20,7 +20,7 @@ async def test_docs_off_in_production_unless_enabled(settings: Settings) -> None
         app = create_app(production.model_copy(update={"docs_enabled": docs_enabled}))
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
             assert (await client.get("/docs")).status_code == expected
-            # The schema stays available: clients and the contract rely on it.
+            # The schema stays available: clients rely on it (docs/api.md, "Always").
             assert (await client.get("/openapi.json")).status_code == 200
 {%- if cookiecutter.database != 'none' %}
         await app.state.engine.dispose()

@@ -1,4 +1,4 @@
-"""The contract's "Limits and failures" that hold on every route."""
+"""What holds on every route: docs/api.md, "Limits and failures"."""
 
 import asyncio
 import json

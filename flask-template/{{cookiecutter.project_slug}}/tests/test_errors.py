@@ -1,4 +1,4 @@
-"""Errors and the contract's "Limits and failures" that hold on every route."""
+"""Errors, and what holds on every route (docs/api.md, "Errors" and "Limits and failures")."""
 
 from __future__ import annotations
 

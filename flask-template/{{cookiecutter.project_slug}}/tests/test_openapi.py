@@ -8,7 +8,7 @@ from {{ cookiecutter.project_slug }} import create_app
 
 from .helpers import make_config
 
-# Every path of the HTTP contract (docs/contract.md of the template) with its methods.
+# Every path of docs/api.md with its methods.
 CONTRACT_PATHS = {
     "/health": {"get"},
     "/health/live": {"get"},
@@ -50,5 +50,5 @@ def test_docs_off_in_production_unless_enabled() -> None:
         config = make_config(ENVIRONMENT="production", DOCS_ENABLED=docs_enabled)
         client = create_app(config).test_client()
         assert client.get("/docs").status_code == expected
-        # The document stays available: clients and the contract rely on it.
+        # The document stays available: clients rely on it (docs/api.md, "Always").
         assert client.get("/openapi.json").status_code == 200

@@ -40,7 +40,7 @@ from . import (
 )
 from .config import Settings
 
-# Every answer carries these (the contract's "Limits and failures").
+# Every answer carries these (docs/api.md, "Limits and failures").
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

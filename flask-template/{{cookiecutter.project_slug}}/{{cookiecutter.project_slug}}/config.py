@@ -162,7 +162,7 @@ class Settings(BaseModel):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def split_origins(cls, value: Any) -> Any:
-        # Accept both spellings the contract allows: a JSON list or comma-separated text.
+        # Accept both spellings docs/api.md allows: a JSON list or comma-separated text.
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):

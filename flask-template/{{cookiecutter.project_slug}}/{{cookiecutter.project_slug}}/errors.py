@@ -1,4 +1,4 @@
-"""Every error answers JSON in the contract's shapes; this module is where the
+"""Every error answers JSON in the shapes of docs/api.md ("Errors"); this module is where the
 libraries' own errors are turned into them."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
 
-# Where each of flask-openapi3's typed view arguments comes from, as the contract's `loc` says it.
+# Where each of flask-openapi3's typed view arguments comes from, as docs/api.md's `loc` says it.
 LOCATIONS = {"path": "path", "query": "query", "form": "body", "body": "body"}
-# The contract's wording where it differs from the HTTP reason phrase.
+# The wording of docs/api.md where it differs from the HTTP reason phrase.
 DETAILS = {413: "Request body too large"}
 UNPARSABLE = "There was an error parsing the body"
 
@@ -32,7 +32,7 @@ class APIError(Exception):
 
 
 class JSONRequest(Request):
-    """Reads a body the way the contract tells its failures apart: no body is
+    """Reads a body the way docs/api.md tells its failures apart: no body is
     "missing", a body that is not JSON is passed on as it came (and refused by
     the model), malformed JSON is a 422, an undecodable body a 400."""
 
@@ -60,8 +60,8 @@ class JSONRequest(Request):
 
 
 def decode_json_body() -> None:
-    """A malformed body is reported before credentials are looked at, as the contract's
-    walk expects; the body is decoded once and kept for the view."""
+    """A malformed body is reported before credentials are looked at, as docs/api.md's
+    order of checks expects; the body is decoded once and kept for the view."""
     if request.content_length and request.is_json and request.routing_exception is None:
         request.get_json()
 

@@ -105,7 +105,7 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-# The contract's "Limits and failures": a database that is down or does not answer in
+# docs/api.md, "When the project has a database": a database that is down or does not answer in
 # time makes every route answer 503 with Retry-After within DATABASE_TIMEOUT, one log line
 # (no SQL, no parameters), and the pool replaces broken connections once it is back.
 # Refused or dropped connections and lock waits that ran out (OperationalError), a pool

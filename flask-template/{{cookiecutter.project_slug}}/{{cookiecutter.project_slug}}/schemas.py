@@ -14,7 +14,7 @@ NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
 Description = Annotated[str | None, Field(max_length=1000, pattern=NO_NUL)]
 
-# from_attributes: a body that is not an object is a `model_attributes_type` error (the contract's).
+# from_attributes: a body that is not an object is a `model_attributes_type` error (docs/api.md).
 INPUT = ConfigDict(extra="forbid", from_attributes=True)
 
 

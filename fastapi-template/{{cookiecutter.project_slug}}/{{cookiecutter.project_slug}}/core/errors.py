@@ -1,4 +1,4 @@
-"""Error answers the framework's defaults do not give as the contract asks."""
+"""Error answers the framework's defaults do not give as docs/api.md ("Errors") asks."""
 
 import json
 import re

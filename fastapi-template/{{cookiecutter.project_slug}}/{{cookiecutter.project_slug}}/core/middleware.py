@@ -1,6 +1,6 @@
 """The one outer layer every request passes through.
 
-It keeps the contract's rules that hold for every route: the body limit and timeout, the
+It keeps the rules of docs/api.md that hold for every route: the body limit and timeout, the
 security headers, a JSON 500 for any unhandled error, and one log line per request. One plain ASGI
 class rather than a stack of them, because every layer costs every request.
 """

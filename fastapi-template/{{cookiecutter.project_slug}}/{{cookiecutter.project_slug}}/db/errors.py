@@ -1,6 +1,6 @@
 """A database that is down or does not answer in time: 503 with `Retry-After`, never 500.
 
-The contract's "Limits and failures": every route answers 503 within DATABASE_TIMEOUT,
+docs/api.md, "When the project has a database": every route answers 503 within DATABASE_TIMEOUT,
 logs one line (no SQL, no parameters), and the service recovers by itself: the pool
 replaces broken connections when the database is back.
 """
