@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
 
 from .config import Settings
-from .{{ cookiecutter.database }} import BEGIN_WRITING, MIGRATE_OPTIONS, engine_options
+from .{{ cookiecutter.database }} import BEGIN_WRITING, MIGRATE_OPTIONS, engine_options, listen
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     }
     db.init_app(app)
     with app.app_context():
+        listen(db.engine)
         event.listen(db.engine, "begin", _begin)
     migrate.init_app(app, db)
     for error_class in UNAVAILABLE_ERRORS:
@@ -105,9 +106,9 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-# docs/api.md, "When the project has a database": a database that is down or does not answer in
-# time makes every route answer 503 with Retry-After within DATABASE_TIMEOUT, one log line
-# (no SQL, no parameters), and the pool replaces broken connections once it is back.
+# docs/api.md, "When the project has a database": a database that is down or does not
+# answer in time makes every route answer 503 with Retry-After within DATABASE_TIMEOUT, one
+# log line (no SQL, no parameters), and the pool replaces broken connections once it is back.
 # Refused or dropped connections and lock waits that ran out (OperationalError), a pool
 # with no free connection in time (PoolTimeoutError), sockets failing under the driver.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
 from sqlalchemy.dialects.mysql import DATETIME
 from sqlalchemy.exc import ArgumentError
 
@@ -63,3 +63,7 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         # No transaction of the driver's own: transactions begin where extensions.py says.
         "isolation_level": "AUTOCOMMIT",
     }
+
+
+def listen(engine: Engine) -> None:
+    """Nothing to set up on ``engine``'s connections: the driver's options (above) say it all."""

@@ -88,9 +88,13 @@ class BoundedConnection(psycopg.Connection[Any]):
             ) from None
 
 
-@event.listens_for(Engine, "do_connect")
-def _connect_bounded(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-    if dialect.name != "postgresql" or ANSWER_TIMEOUT not in cparams:
+def listen(engine: Engine) -> None:
+    """Connect ``engine`` (the app's; no other engine of the process) with answers bounded."""
+    event.listen(engine, "do_connect", _connect_bounded)
+
+
+def _connect_bounded(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    if ANSWER_TIMEOUT not in cparams:
         return None
     answer_timeout = cparams.pop(ANSWER_TIMEOUT)
     connection = BoundedConnection.connect(*cargs, **cparams)

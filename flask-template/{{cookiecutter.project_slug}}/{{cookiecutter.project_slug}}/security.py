@@ -141,7 +141,7 @@ def create_access_token(user_id: int) -> tuple[str, int]:
 
 
 def user_id_of(sub: Any) -> int | None:
-    """The user id a token's ``sub`` holds, in the one form docs/api.md allows: canonical decimal."""
+    """The user id a token's ``sub`` holds, in docs/api.md's one form: canonical decimal."""
     if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()) or str(int(sub)) != sub:
         return None
     user_id = int(sub)

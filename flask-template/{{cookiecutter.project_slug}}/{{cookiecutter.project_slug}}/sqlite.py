@@ -55,10 +55,12 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     return {"connect_args": {"timeout": settings.database_timeout}}
 
 
-@event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
+def listen(engine: Engine) -> None:
+    """Set up each new connection of ``engine`` (the app's; no other engine of the process)."""
+    event.listen(engine, "connect", _configure_sqlite)
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
