@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +43,38 @@ def test_invalid_answer_is_refused(
     assert len(errors) == 1 and errors[0].startswith(message), errors
     # pytest-cookies bakes into <tmp_path>/cookies/bakeNN: nothing may be left in it.
     assert [p for p in (tmp_path / "cookies").rglob("*") if p.parent != tmp_path / "cookies"] == []
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_refusal_after_the_questions_says_where_the_answers_are_kept(tmp_path: Path, framework: str) -> None:
+    """Cookiecutter saves the answers before the hook refuses them: the refusal names that file
+    and the command that bakes from it, so that correcting one answer costs no others."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if key != "COOKIECUTTER_CONFIG"} | {"HOME": str(home)}
+    out = tmp_path / "out"
+    answers = ["project_name=Kept Answers", "author_name=Ada", "database=none", "use_auth=yes"]
+    template = str(template_dir(framework))
+    refused = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), template, *answers],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode != 0
+    lines = refused.stderr.splitlines()
+    told = [number for number, line in enumerate(lines) if line.startswith("Your answers are kept in ")]
+    assert told, refused.stderr
+    command = shlex.split(lines[told[0] + 1])
+    assert command[:2] == ["cookiecutter", "--replay-file"], command
+    replay = Path(command[2])
+    saved = json.loads(replay.read_text())
+    assert saved["cookiecutter"]["author_name"] == "Ada"
+    saved["cookiecutter"]["use_auth"] = False
+    replay.write_text(json.dumps(saved))
+    baked = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", *command[1:]], env=env, capture_output=True, text=True, check=False
+    )
+    assert baked.returncode == 0, baked.stderr
+    assert "Ada" in (out / "kept_answers" / "pyproject.toml").read_text()

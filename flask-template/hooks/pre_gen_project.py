@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import shlex
 import sys
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 # Cookiecutter replaces the placeholder with the answers as JSON. ``tojson``
@@ -324,10 +326,40 @@ def validate(context: dict[str, Any]) -> list[str]:
     return [error for error in errors if error]
 
 
+def saved_answers(context: dict[str, Any]) -> Path | None:
+    """The replay file cookiecutter wrote with these answers before running this hook, if it
+    is where the user's configuration puts it (a ``--config-file`` given on the command line
+    is not visible here)."""
+    try:
+        from cookiecutter.config import get_user_config
+    except ImportError:
+        return None
+    try:
+        replay_dir = Path(get_user_config()["replay_dir"])
+    except Exception:
+        return None
+    replay = replay_dir / f"{Path(str(context.get('_repo_dir', ''))).name}.json"
+    try:
+        saved = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = all(saved.get(key) == context.get(key) for key in ("project_slug", "_output_dir", "_template"))
+    return replay if same else None
+
+
 def main() -> int:
-    errors = validate(json.loads(CONTEXT_JSON))
+    context = json.loads(CONTEXT_JSON)
+    errors = validate(context)
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)
+    replay = saved_answers(context) if errors else None
+    if replay:
+        print(
+            f"Your answers are kept in {replay}: change the answer named above there, then run\n"
+            f"  cookiecutter --replay-file {shlex.quote(str(replay))} "
+            f"--output-dir {shlex.quote(str(context['_output_dir']))} {shlex.quote(str(context['_template']))}",
+            file=sys.stderr,
+        )
     return 1 if errors else 0
 
 
