@@ -17,6 +17,7 @@ import keyword
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 # Cookiecutter replaces the placeholder with the answers as JSON. ``tojson``
@@ -324,12 +325,13 @@ def validate(context: dict[str, Any]) -> list[str]:
     return [error for error in errors if error]
 
 
-def main() -> int:
-    errors = validate(json.loads(CONTEXT_JSON))
+def main(argv: Sequence[str] = ()) -> int:
+    # Copier runs this file unrendered (copier.yml's _tasks) with the answers as JSON.
+    errors = validate(json.loads(argv[1] if len(argv) > 1 else CONTEXT_JSON))
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)
     return 1 if errors else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
