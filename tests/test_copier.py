@@ -120,7 +120,16 @@ def tree(project: Path) -> dict[str, tuple[int, bytes | None]]:
 def copier_copy(template: Path, destination: Path, answers: dict[str, str]) -> subprocess.CompletedProcess[str]:
     data = [f"--data={name}={value}" for name, value in answers.items()]
     return subprocess.run(
-        [str(BIN / "copier"), "copy", "--trust", "--defaults", "--vcs-ref=HEAD", *data, str(template), str(destination)],
+        [
+            str(BIN / "copier"),
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            *data,
+            str(template),
+            str(destination),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -166,9 +175,7 @@ def test_copier_and_cookiecutter_make_the_same_tree(
         ({"use_auth": "false", "use_worker": "true"}, "use_worker=true"),
     ],
 )
-def test_copier_refuses_as_the_hook_does(
-    snapshot: Path, tmp_path: Path, answers: dict[str, str], refusal: str
-) -> None:
+def test_copier_refuses_as_the_hook_does(snapshot: Path, tmp_path: Path, answers: dict[str, str], refusal: str) -> None:
     destination = tmp_path / "refused"
     done = copier_copy(snapshot, destination, {"framework": "flask", **answers})
     assert done.returncode != 0
@@ -177,8 +184,16 @@ def test_copier_refuses_as_the_hook_does(
     assert not destination.exists(), "a refused copy leaves no folder behind"
     pairs = [f"{name}={value}" for name, value in answers.items()]
     baked = subprocess.run(
-        [str(BIN / "cookiecutter"), str(snapshot), "--no-input", "--directory", "flask-template", "-o", str(tmp_path)]
-        + pairs,
+        [
+            str(BIN / "cookiecutter"),
+            str(snapshot),
+            "--no-input",
+            "--directory",
+            "flask-template",
+            "-o",
+            str(tmp_path),
+            *pairs,
+        ],
         capture_output=True,
         text=True,
         check=False,
