@@ -43,4 +43,5 @@ def releases_before(repo: Path, commit: str = "HEAD") -> list[tuple[str, str]]:
 
 
 def has_file(repo: Path, commit: str, path: str) -> bool:
-    return subprocess.run(["git", "cat-file", "-e", f"{commit}:{path}"], cwd=repo, check=False).returncode == 0
+    done = subprocess.run(["git", "cat-file", "-e", f"{commit}:{path}"], cwd=repo, capture_output=True, check=False)
+    return done.returncode == 0

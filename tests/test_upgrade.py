@@ -36,7 +36,6 @@ pytestmark = pytest.mark.slow
 TEMPLATES = ("fastapi-template", "flask-template")
 SLUG = "my_service"
 TEMPLATE_README_LINE = "Upgrade check: a line the template added in its newer release."
-OWNER_ROUTE = '@{router}.get("/hello")\n{define} hello() -> dict[str, str]:\n    return {{"hello": "world"}}\n'
 OWNER_SETTING = ("LOG_FORMAT=text", "LOG_FORMAT=json")  # the owner's change to .env.example
 TEMPLATE_SETTING = ("BODY_TIMEOUT=30", "BODY_TIMEOUT=45")  # the template's change to .env.example
 ROWS = 3
@@ -146,22 +145,42 @@ def tracked(project: Path) -> dict[str, bytes]:
     return {name: (project / name).read_bytes() for name in git(project, "ls-files", "-z").split("\0") if name}
 
 
+OWNER_FILES = {
+    # framework: (the owner's new route module, its text, the file that registers it, after which line, the lines)
+    "fastapi": (
+        f"{SLUG}/api/routes/hello.py",
+        'from fastapi import APIRouter\n\nrouter = APIRouter(tags=["hello"])\n\n\n@router.get("/hello")\n'
+        'async def hello() -> dict[str, str]:\n    return {"hello": "world"}\n',
+        f"{SLUG}/api/router.py",
+        "api_router.include_router(items.router)",
+        f"from {SLUG}.api.routes import hello  # noqa: E402\n\napi_router.include_router(hello.router)",
+    ),
+    "flask": (
+        f"{SLUG}/hello.py",
+        'from flask_openapi3 import APIBlueprint\n\nbp = APIBlueprint("hello", __name__)\n\n\n@bp.get("/hello")\n'
+        'def hello() -> dict[str, str]:\n    return {"hello": "world"}\n',
+        f"{SLUG}/__init__.py",
+        "    app.register_api(items.bp)",
+        "    from .hello import bp as hello_bp\n\n    app.register_api(hello_bp)",
+    ),
+}
+
+
 def owner_change(project: Path, framework: str) -> list[str]:
-    """The owner's own commit: a route, and a changed setting. Returns the lines added."""
-    if framework == "fastapi":
-        routes, route = (
-            project / SLUG / "api" / "routes" / "health.py",
-            OWNER_ROUTE.format(router="router", define="async def"),
-        )
-    else:
-        routes, route = project / SLUG / "health.py", OWNER_ROUTE.format(router="bp", define="def")
-    routes.write_text(routes.read_text() + "\n\n" + route)
+    """The owner's own commit: a route (a module of its own, registered beside the items
+    routes), and a changed setting. Returns the lines the owner wrote."""
+    module, text, registry, after, registration = OWNER_FILES[framework]
+    (project / module).write_text(text)
+    lines = (project / registry).read_text().split("\n")
+    assert after in lines, f"{registry} has no line {after!r}"
+    index = lines.index(after) + 1
+    (project / registry).write_text("\n".join([*lines[:index], registration, *lines[index:]]))
     example = project / ".env.example"
     assert OWNER_SETTING[0] in example.read_text()
     example.write_text(example.read_text().replace(*OWNER_SETTING))
     git(project, "add", "-A")
     git(project, "-c", "user.name=owner", "-c", "user.email=o@example.com", "commit", "-q", "-m", "Our route")
-    return [*route.splitlines(), OWNER_SETTING[1]]
+    return [*text.splitlines(), *registration.splitlines(), OWNER_SETTING[1]]
 
 
 def migrate(project: Path, framework: str, url: str) -> None:
@@ -306,10 +325,10 @@ def test_update_from_the_previous_release(
         assert (project / ".template-release").read_text() == fresh[".template-release"].decode()
         text = b"\n".join(files.values()).decode()
         assert all(line in text for line in owner_lines), f"{name}: the owner's lines are kept"
-        ours = {path: data for path, data in files.items() if path != owned[name]}
+        ours = {path: data for path, data in files.items() if path not in (owned[name], OWNER_FILES[framework][0])}
         assert sorted(ours) == sorted(fresh), f"{name}: {set(ours) ^ set(fresh)} (pruned pieces stay pruned)"
         differ = [path for path in fresh if ours[path] != fresh[path]]
-        expected = {f"{SLUG}/api/routes/health.py" if framework == "fastapi" else f"{SLUG}/health.py", ".env.example"}
+        expected = {OWNER_FILES[framework][2], ".env.example"}
         assert set(differ) == expected, f"{name}: only the owner's files differ from a fresh bake: {differ}"
         trees[name] = ours
         if releases.synthetic:
