@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.baking import BIN, FRAMEWORKS, ROOT, template_context
+from tests.baking import BIN, FRAMEWORKS, ROOT, load_hook, template_context
 from tests.releases import changelog_releases, git, release_commit
 from tests.test_entry_points import snapshot
 
@@ -199,3 +199,15 @@ def test_copier_refuses_as_the_hook_does(snapshot: Path, tmp_path: Path, answers
         check=False,
     )
     assert errors[0] in baked.stdout + baked.stderr, "the same line as cookiecutter's refusal"
+
+
+def test_the_hook_under_copier_renders_the_manifest_and_steps() -> None:
+    """Copier runs the post-generation hook unrendered: it takes ``__prune`` and ``__next_steps``
+    from the template's cookiecutter.json and renders them with the answers."""
+    post = load_hook("post_gen_project")
+    answers = {"project_name": "Shop", "project_slug": "shop", "database": "none", "use_auth": False}
+    context = post.copier_context(answers, ROOT / "fastapi-template" / "cookiecutter.json")
+    assert "shop/db" in context["__prune"]["database"]["none"]
+    assert "uv run fastapi dev shop/main.py" in context["__next_steps"]["uv"]
+    assert "" in context["__next_steps"]["uv"], "the migration step is empty without a database"
+    assert context["project_slug"] == "shop" and "__prune" not in answers
