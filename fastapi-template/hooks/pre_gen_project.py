@@ -18,6 +18,7 @@ import re
 import shlex
 import sys
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -347,8 +348,9 @@ def saved_answers(context: dict[str, Any]) -> Path | None:
     return replay if same else None
 
 
-def main() -> int:
-    context = json.loads(CONTEXT_JSON)
+def main(argv: Sequence[str] = ()) -> int:
+    # Copier runs this file unrendered (copier.yml's _tasks) with the answers as JSON.
+    context = json.loads(argv[1] if len(argv) > 1 else CONTEXT_JSON)
     errors = validate(context)
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)
@@ -364,4 +366,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

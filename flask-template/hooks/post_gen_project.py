@@ -15,6 +15,11 @@ It runs with the generated project as the working directory and
    when ``uv`` is on the PATH, else its ``pip`` list; the step ``create-database``
    becomes the command that creates the database named by ``DATABASE_URL`` in
    ``.env`` (PostgreSQL, MySQL/MariaDB), or goes when there is nothing to create.
+
+Copier runs this file unrendered from the template (``copier.yml``'s ``_tasks``), with
+the answers as JSON, Copier's answers file's name and its text as arguments: the
+manifest and the steps then come from the template's ``cookiecutter.json``, rendered
+with the answers as cookiecutter renders them, and the answers file is written.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import secrets
 import shlex
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -182,9 +187,43 @@ def next_steps(
     return "\n".join(lines)
 
 
-def main() -> int:
-    context = json.loads(CONTEXT_JSON)
+def rendered(value: Any, context: dict[str, Any]) -> Any:
+    """``value`` with the Jinja in each of its strings rendered, as cookiecutter renders
+    the ``__`` entries of ``cookiecutter.json`` (``{{ cookiecutter.project_slug }}/db``)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    if isinstance(value, str):
+        environment = SandboxedEnvironment(keep_trailing_newline=True, undefined=StrictUndefined)
+        return environment.from_string(value).render(cookiecutter=context)
+    if isinstance(value, list):
+        return [rendered(item, context) for item in value]
+    if isinstance(value, dict):
+        return {key: rendered(item, context) for key, item in value.items()}
+    return value
+
+
+def copier_context(answers: dict[str, Any], template_json: Path) -> dict[str, Any]:
+    """Copier's answers with the template's ``__prune`` and ``__next_steps``, rendered."""
+    template = json.loads(template_json.read_text(encoding="utf-8"))
+    context = dict(answers)
+    for key in ("__prune", "__next_steps"):
+        context[key] = rendered(template.get(key, {}), answers)
+    return context
+
+
+def main(argv: Sequence[str] = ()) -> int:
     project_dir = Path.cwd()
+    if len(argv) > 1:
+        # Copier: the answers, then its answers file's name and text (copier.yml's _tasks).
+        context = copier_context(json.loads(argv[1]), Path(__file__).resolve().parent.parent / "cookiecutter.json")
+        if len(argv) > 3:
+            (project_dir / argv[2]).write_text(
+                "# Copier's record of this project's answers and template release: do not edit by hand.\n" + argv[3],
+                encoding="utf-8",
+            )
+    else:
+        context = json.loads(CONTEXT_JSON)
     try:
         # A project with a .env has been through this hook before (run again in it).
         prune(project_dir, paths_to_prune(context), missing_ok=(project_dir / ".env").exists())
@@ -198,4 +237,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
