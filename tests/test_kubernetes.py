@@ -411,7 +411,9 @@ def test_the_worker_and_one_beat(project: Project) -> None:
     app = f"{project.slug}.worker:celery_app"
     worker = project.named("Deployment", f"{project.name}-worker")
     (container,) = worker["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["celery", "--app", app, "worker", "--loglevel", "INFO"]
+    assert container["command"][:6] == ["celery", "--app", app, "worker", "--loglevel", "INFO"]
+    # Without it Celery starts a process per CPU of the node, not of the pod's limit.
+    assert container["command"][6:] == ["--concurrency", "2"]
     assert worker["spec"]["replicas"] >= 1
     beat = project.named("Deployment", f"{project.name}-beat")
     assert beat["spec"]["replicas"] == 1
