@@ -2,22 +2,30 @@
 against the Kubernetes API schemas (kubernetes-validate, strict), the kustomization lists
 exactly the manifests present, the web pods run the Dockerfile's command on its port with
 liveness on /health/live and readiness on /health, every setting they read is one the project
-knows, and the Secret example holds placeholders only. The hook's refusals (no Docker, SQLite) are in test_hooks.py."""
+knows, and the Secret example holds placeholders only. Every object is in the service's own
+namespace, a NetworkPolicy admits connections to the web pods' ports only, the web memory limit
+follows the README's rule from the hashing slots, and checkov finds nothing but what the
+README explains. The hook's refusals (no Docker, SQLite) are in test_hooks.py."""
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import json
+import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
+from pwdlib.hashers.argon2 import Argon2Hasher
 
-from tests.baking import FRAMEWORKS, Baked, bake, project_env
+from tests.baking import FRAMEWORKS, ROOT, Baked, bake, project_env, require_tool, run
 from tests.checks import manifest_paths, settings_names, traces, unrendered
 
 # The newest Kubernetes the validator knows, and one three minors older still in support:
@@ -53,7 +61,8 @@ MIGRATE = {"fastapi": "alembic upgrade head", "flask": "flask --app {slug} db up
 # Read by the server or by a library, not by the project's settings: they must at least be
 # documented in the project.
 SERVER_VARIABLES = {"GRANIAN_WORKERS"}
-LIBRARY_VARIABLES = re.compile(r"PROMETHEUS_MULTIPROC_DIR|OTEL_[A-Z_]+")
+# Read from the environment before the settings are (where the Secret's files are).
+LIBRARY_VARIABLES = re.compile(r"PROMETHEUS_MULTIPROC_DIR|OTEL_[A-Z_]+|SECRETS_DIR")
 # The names of the option's shared settings; while none of them is a setting of the baked
 # project, the option's code is not in this tree yet and its names cannot be checked.
 OPTION_SETTINGS = {"use_worker": "BROKER_URL", "use_observability": "METRICS_PORT"}
@@ -134,12 +143,29 @@ def env_names(container: dict[str, Any]) -> set[str]:
     return {item["name"] for item in container.get("env", [])}
 
 
-def secret_keys(container: dict[str, Any]) -> set[str]:
-    return {
+def secret_keys(pod: dict[str, Any], container: dict[str, Any]) -> set[str]:
+    """The Secret's keys the container reads: from its environment, or as files of a volume it mounts."""
+    keys = {
         item["valueFrom"]["secretKeyRef"]["key"]
         for item in container.get("env", [])
         if "secretKeyRef" in item.get("valueFrom", {})
     }
+    return keys | set(secret_files(pod, container))
+
+
+def secret_files(pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
+    """Key -> path of the file holding it, for each Secret key in a volume the container mounts."""
+    volumes = {volume["name"]: volume for volume in pod["spec"].get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        volume = volumes[mount["name"]]
+        sources = [source["secret"] for source in volume.get("projected", {}).get("sources", []) if "secret" in source]
+        if "secret" in volume:
+            sources.append({"name": volume["secret"]["secretName"], **volume["secret"]})
+        for source in sources:
+            for item in source.get("items", []):
+                files[item["key"]] = f"{mount['mountPath']}/{item['path']}"
+    return files
 
 
 def env_value(container: dict[str, Any], name: str) -> str:
@@ -170,6 +196,7 @@ def test_every_document_is_valid_against_the_kubernetes_schemas(project: Project
             checked += 1
     kinds = sorted(doc["kind"] for doc in project.objects())
     expected = ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Service"]
+    expected += ["Namespace", "NetworkPolicy", "NetworkPolicy"]
     if project.has_database:
         expected.append("Job")
     if project.context["use_worker"]:
@@ -219,7 +246,8 @@ def test_the_kustomization_lists_exactly_the_manifests_present(project: Project)
     assert image["newName"].startswith("registry.example.com/")
     assert image["newTag"] == project.context["version"]
     for pod in project.pods():
-        assert {c["image"] for c in containers(pod)} == {image["name"]}
+        # The manifests name the release's tag themselves; kustomize swaps in the registry.
+        assert {c["image"] for c in containers(pod)} == {f"{image['name']}:{image['newTag']}"}
 
 
 @pytest.mark.parametrize(("framework", "answers"), BAKES)
@@ -315,12 +343,18 @@ def test_every_setting_read_is_one_the_project_knows(project: Project) -> None:
             sources = [source["configMapRef"]["name"] for source in container["envFrom"]]
             assert sources == [configmap["metadata"]["name"]]
             read |= env_names(container)
-            from_secret |= secret_keys(container)
-            for item in container.get("env", []):
-                ref = item.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    assert ref["name"] == f"{project.name}-secret"
-                    assert ref["key"] == item["name"]
+            from_secret |= secret_keys(pod, container)
+            # Files, not environment variables (which child processes inherit): each named
+            # after its setting, in the directory SECRETS_DIR names.
+            assert not any("secretKeyRef" in item.get("valueFrom", {}) for item in container.get("env", []))
+            files = secret_files(pod, container)
+            if files:
+                directory = env_value(container, "SECRETS_DIR")
+                assert files == {key: f"{directory}/{key}" for key in files}
+            for volume in pod["spec"].get("volumes", []):
+                for source in volume.get("projected", {}).get("sources", []):
+                    if "secret" in source:
+                        assert source["secret"]["name"] == f"{project.name}-secret"
     documented = (project.baked.path / ".env.example").read_text() + (project.baked.path / "README.md").read_text()
     unknown = sorted(
         name
@@ -354,7 +388,7 @@ def test_every_setting_read_is_one_the_project_knows(project: Project) -> None:
 def test_no_secret_value_is_a_real_one(project: Project) -> None:
     if not project.has_database:
         assert "secret.example.yaml" not in project.files
-        assert not any(secret_keys(c) for pod in project.pods() for c in containers(pod))
+        assert not any(secret_keys(pod, c) for pod in project.pods() for c in containers(pod))
         return
     example = yaml.safe_load((project.dir / "secret.example.yaml").read_text())
     assert example["kind"] == "Secret" and "data" not in example
@@ -377,7 +411,9 @@ def test_the_worker_and_one_beat(project: Project) -> None:
     app = f"{project.slug}.worker:celery_app"
     worker = project.named("Deployment", f"{project.name}-worker")
     (container,) = worker["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["celery", "--app", app, "worker", "--loglevel", "INFO"]
+    assert container["command"][:6] == ["celery", "--app", app, "worker", "--loglevel", "INFO"]
+    # Without it Celery starts a process per CPU of the node, not of the pod's limit.
+    assert container["command"][6:] == ["--concurrency", "2"]
     assert worker["spec"]["replicas"] >= 1
     beat = project.named("Deployment", f"{project.name}-beat")
     assert beat["spec"]["replicas"] == 1
@@ -467,3 +503,150 @@ def test_the_manifests_name_the_files_the_prune_manifest_removes() -> None:
             listed = {Path(p).name for p in prune[option][answer] if p.startswith("deploy/kubernetes/")}
             assert listed == files, (framework, option)
             assert all((folder / name).exists() for name in files)
+
+
+@pytest.mark.parametrize(("framework", "answers"), BAKES)
+def test_every_object_is_in_the_services_own_namespace(project: Project) -> None:
+    (namespace,) = project.objects("Namespace")
+    name = namespace["metadata"]["name"]
+    assert name == project.name and name != "default"
+    assert project.kustomization["namespace"] == name, "kustomize moves every object with it"
+    assert project.kustomization["resources"][0] == "namespace.yaml", "created before what it holds"
+    placed = [doc for doc in project.objects() if doc["kind"] != "Namespace"]
+    if project.has_database:
+        placed.append(project.one("secret.example.yaml"))
+    for doc in placed:
+        assert doc["metadata"].get("namespace") == name, f"{doc['kind']} {doc['metadata']['name']}"
+    # The README's commands that name an object of the service look for it there.
+    readme = (project.baked.path / "README.md").read_text()
+    commands = re.findall(r"kubectl (?:create secret|delete|wait|logs|rollout|scale) [^\n`]+", readme)
+    assert commands
+    for command in commands:
+        assert f"--namespace {name}" in command, command
+
+
+@pytest.mark.parametrize(("framework", "answers"), BAKES)
+def test_only_the_web_pods_ports_admit_connections(project: Project) -> None:
+    policies = project.objects("NetworkPolicy")
+    for pod in project.pods():
+        labels = pod["metadata"]["labels"]
+        selecting = [
+            policy for policy in policies if policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+        ]
+        assert selecting and all(policy["spec"]["policyTypes"] == ["Ingress"] for policy in selecting), labels
+        rules = [rule for policy in selecting for rule in policy["spec"].get("ingress", [])]
+        admitted = {port["port"] for rule in rules for port in rule["ports"]}
+        if labels.get("app.kubernetes.io/component") == "web":
+            (container,) = pod["spec"]["containers"]
+            assert admitted == {port["name"] for port in container["ports"]}
+            assert all("from" not in rule for rule in rules), "the ingress controller may be anywhere"
+        else:
+            assert admitted == set(), f"{labels}: serves nothing, admits nothing"
+
+
+# The web memory limit's rule (README, "Kubernetes"), in MiB: the server's main process, plus
+# for each worker process one at rest with room for its requests and one Argon2 hash per
+# hashing slot (one slot per CPU of the limit, as the project counts them).
+MAIN_MIB, WORKER_MIB = 64, 160
+SECURITY_MODULE = {"fastapi": "{slug}.core.security", "flask": "{slug}.security"}
+
+
+def mebibytes(quantity: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * (1024 if unit == "Gi" else 1)
+
+
+def millicpus(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+@pytest.mark.parametrize(("framework", "answers"), BAKES)
+def test_the_memory_limit_is_derived_from_the_workers_and_their_hashing_slots(project: Project, tmp_path: Path) -> None:
+    web = project.named("Deployment", project.name)
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    workers = int(env_value(container, "GRANIAN_WORKERS"))
+    limits = container["resources"]["limits"]
+    slots = hash_mib = 0
+    if project.context["use_auth"]:
+        # The slots the project's own code counts in this pod: a cgroup quota of the CPU limit,
+        # on a node of 64 CPUs (the node's count must not matter).
+        cpu_max = tmp_path / "cpu.max"
+        cpu_max.write_text(f"{millicpus(limits['cpu']) * 100} 100000\n")
+        module = SECURITY_MODULE[project.framework].format(slug=project.slug)
+        script = (
+            "import os, sys; from pathlib import Path; os.sched_getaffinity = lambda pid: set(range(64)); "
+            f"from {module} import usable_cpus; print(usable_cpus(Path(sys.argv[1])))"
+        )
+        output = run([sys.executable, "-c", script, str(cpu_max)], project.baked.path, project_env())
+        slots = int(output.strip().splitlines()[-1])
+        # Both projects hash with Argon2's defaults (RFC 9106's low-memory profile).
+        hash_mib = inspect.signature(Argon2Hasher).parameters["memory_cost"].default // 1024
+        assert slots == millicpus(limits["cpu"]) // 1000 and hash_mib == 64
+    expected = MAIN_MIB + workers * (WORKER_MIB + slots * hash_mib)
+    print(
+        f"{project.framework}: {workers} workers, {slots} hashing slots each: {limits['memory']} (rule: {expected} MiB)"
+    )
+    assert mebibytes(limits["memory"]) == expected
+    assert mebibytes(container["resources"]["requests"]["memory"]) == MAIN_MIB + workers * WORKER_MIB
+    # The README says how, with the shipped numbers.
+    readme = " ".join((project.baked.path / "README.md").read_text().split())
+    times = "\N{MULTIPLICATION SIGN}"
+    rule = f"{MAIN_MIB} + {workers} {times} {WORKER_MIB}"
+    if slots:
+        rule = f"{MAIN_MIB} + {workers} {times} ({WORKER_MIB} + {slots} {times} {hash_mib})"
+    assert f"{rule} = {expected} MiB" in readme
+
+
+# checkov runs in a virtualenv of its own (it pins old versions of libraries the suite uses):
+# .ci/run makes it from requirements/checkov.txt; CHECKOV names another binary.
+CHECKOV = Path(os.environ.get("CHECKOV") or ROOT / ".venv-checkov" / "bin" / "checkov")
+EXPLAINED_TABLE = "| check | where | why it stays |"
+CHECK_ID = re.compile(r"`(CKV2?_K8S_\d+)`")
+
+
+def explained_checks(readme: str) -> set[str]:
+    """The check ids of the README's table of findings that stay, under "Kubernetes"."""
+    section = readme.split("\n### Kubernetes\n", 1)[1].split("\n## ", 1)[0]
+    assert EXPLAINED_TABLE in section, "the README's Kubernetes section has no table of the checks that stay"
+    rows = itertools.takewhile(lambda line: line.startswith("|"), section.split(EXPLAINED_TABLE, 1)[1].split("\n")[2:])
+    return {check for row in rows for check in CHECK_ID.findall(row.split("|")[1])}
+
+
+@pytest.mark.parametrize(("framework", "answers"), BAKES)
+def test_checkov_finds_nothing_but_what_the_readme_explains(project: Project) -> None:
+    checkov = require_tool(
+        str(CHECKOV),
+        f"checkov is not at {CHECKOV}: python3 -m venv .venv-checkov && "
+        ".venv-checkov/bin/pip install -r requirements/checkov.txt (or set CHECKOV to its path)",
+    )
+    done = subprocess.run(
+        [
+            checkov,
+            "--directory",
+            str(project.dir),
+            "--framework",
+            "kubernetes",
+            "--output",
+            "json",
+            "--quiet",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    (report,) = report if isinstance(report, list) else [report]
+    summary = report["summary"]
+    failed = report["results"]["failed_checks"]
+    found = {check["check_id"] for check in failed}
+    print(
+        f"checkov on {project.framework}-{project.context['database']}: {summary['passed']} passed, "
+        f"{summary['failed']} failed: " + ", ".join(sorted(f"{c['check_id']} {c['resource']}" for c in failed))
+    )
+    assert summary["parsing_errors"] == 0 and summary["passed"] > 0
+    explained = explained_checks((project.baked.path / "README.md").read_text())
+    assert found - explained == set(), "findings the README does not explain: fix them, or explain why they stay"
+    assert explained - found == set(), "the README explains findings checkov no longer reports"

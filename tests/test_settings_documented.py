@@ -28,8 +28,9 @@ CASES = [
 ENV_LINE = re.compile(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=")
 # A table row's first cell names one setting or several (`SMTP_HOST` / `SMTP_PORT`).
 NAME_IN_CELL = re.compile(r"`([A-Z][A-Z0-9_]*)`")
-# Read by libraries from the process environment, documented beside the settings.
-LIBRARY_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR"}
+# Read from the process environment only (by libraries, or before the settings are), documented
+# beside the settings.
+LIBRARY_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "SECRETS_DIR"}
 
 
 def settings_table(baked: Baked) -> list[str]:

@@ -5,6 +5,7 @@ import os
 {%- endif %}
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,32 @@ def test_a_bad_setting_is_one_line_for_the_operator(environment: pytest.MonkeyPa
     with pytest.raises(SystemExit) as stopped:
         get_settings_or_exit()
     assert stopped.value.code == line
+
+
+def test_settings_come_from_the_files_of_secrets_dir(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # One file per setting, named after it, as a mounted secret volume lays them out.
+    environment.chdir(tmp_path)  # no .env
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "MAX_BODY_BYTES").write_text("2048\n")
+    (secrets / "BODY_TIMEOUT").write_text("7\n")
+    (secrets / "NOT_A_SETTING").write_text("ignored\n")
+    environment.setenv("SECRETS_DIR", str(secrets))
+    environment.delenv("MAX_BODY_BYTES", raising=False)
+    environment.setenv("BODY_TIMEOUT", "9")
+    settings = get_settings()
+    assert settings.max_body_bytes == 2048
+    assert settings.body_timeout == 9, "the environment wins over a file"
+
+
+def test_a_secrets_dir_that_is_not_a_directory_is_refused(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environment.setenv("SECRETS_DIR", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match=r"^invalid settings: SECRETS_DIR: "):
+        get_settings()
 
 
 def test_defaults() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from {{ cookiecutter.project_slug }} import create_app
@@ -24,6 +26,29 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.log_level == "DEBUG"
     assert settings.cors_origins == ["http://a.test", "http://b.test"]
     assert settings.max_body_bytes == 2048
+
+
+def test_settings_come_from_the_files_of_secrets_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # One file per setting, named after it, as a mounted secret volume lays them out.
+    (tmp_path / "MAX_BODY_BYTES").write_text("2048\n")
+    (tmp_path / "BODY_TIMEOUT").write_text("7\n")
+    (tmp_path / "NOT_A_SETTING").write_text("ignored\n")
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
+    monkeypatch.delenv("MAX_BODY_BYTES", raising=False)
+    monkeypatch.setenv("BODY_TIMEOUT", "9")
+    settings = Settings.load()
+    assert settings.max_body_bytes == 2048
+    assert settings.body_timeout == 9, "the environment wins over a file"
+
+
+def test_a_secrets_dir_that_is_not_a_directory_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match=r"^Invalid settings: SECRETS_DIR: "):
+        Settings.load()
 
 
 def test_cors_origins_as_a_json_list() -> None:

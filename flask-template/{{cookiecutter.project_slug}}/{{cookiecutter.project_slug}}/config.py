@@ -126,12 +126,16 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None) -> Settings:
-        """Build the settings from the environment, then ``overrides`` (which win)."""
-        values: dict[str, Any] = {
-            key.lower(): value
-            for key, value in os.environ.items()
-            if key.lower() in cls.model_fields and value
-        }
+        """Build the settings from the files in SECRETS_DIR, then the environment, then
+        ``overrides`` (each wins over the one before)."""
+        values = secret_files(os.environ.get("SECRETS_DIR", ""), cls.model_fields)
+        values.update(
+            {
+                key.lower(): value
+                for key, value in os.environ.items()
+                if key.lower() in cls.model_fields and value
+            }
+        )
         values.update({key.lower(): value for key, value in (overrides or {}).items()})
         try:
             return cls.model_validate(values)
@@ -258,6 +262,24 @@ def weak_secret_reason(key: str) -> str | None:
         return "looks like a placeholder"
     return None
 {%- endif %}
+
+
+def secret_files(directory: str, names: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings held in ``directory``, one file per setting named after it (MAX_BODY_BYTES),
+    as a mounted secret volume lays them out; read from the process environment only."""
+    if not directory:
+        return {}
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ConfigError(f"Invalid settings: SECRETS_DIR: {directory!r} is not a directory")
+    values: dict[str, Any] = {}
+    for path in folder.iterdir():
+        name = path.name.lower()
+        if name in names and path.is_file():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                values[name] = value
+    return values
 
 
 def _one_line(error: ValidationError) -> str:

@@ -344,8 +344,14 @@ def describe(error: ValidationError) -> str:
 
 @lru_cache
 def get_settings() -> Settings:
+    # SECRETS_DIR: a directory of files named after settings (MAX_BODY_BYTES, ...), each holding
+    # its value, as a mounted secret volume lays them out; read from the process environment
+    # only. The environment and `.env` win over these files.
+    secrets_dir = os.environ.get("SECRETS_DIR") or None
+    if secrets_dir is not None and not os.path.isdir(secrets_dir):
+        raise ConfigError(f"invalid settings: SECRETS_DIR: {secrets_dir!r} is not a directory")
     try:
-        return Settings()
+        return Settings(_secrets_dir=secrets_dir)
     except ValidationError as error:
         raise ConfigError(describe(error)) from None
 
