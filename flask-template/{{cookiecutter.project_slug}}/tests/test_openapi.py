@@ -8,7 +8,8 @@ from {{ cookiecutter.project_slug }} import create_app
 
 from .helpers import make_config
 
-# Every path of the HTTP contract (docs/contract.md of the template) with its methods.
+# The paths and methods the README's "The API" section promises. Routes a project adds
+# beside them are its own business: the test asks only that none of these is missing.
 CONTRACT_PATHS = {
     "/health": {"get"},
     "/health/live": {"get"},
@@ -34,7 +35,8 @@ def test_openapi_document(client: FlaskClient) -> None:
 
 def test_the_document_lists_every_contract_path_and_method(client: FlaskClient) -> None:
     paths = client.get("/openapi.json").get_json()["paths"]
-    assert {path: set(operations) for path, operations in paths.items()} == CONTRACT_PATHS
+    for path, methods in CONTRACT_PATHS.items():
+        assert methods <= set(paths.get(path, {})), f"{path}: {methods} not all documented"
 
 
 def test_docs_served_without_a_cdn(client: FlaskClient) -> None:
