@@ -303,3 +303,16 @@ def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
         assert response.status_code == 401, reason
         assert response.get_json() == {"detail": "Could not validate credentials"}, reason
         assert response.headers["WWW-Authenticate"] == "Bearer", reason
+
+
+def test_every_route_that_needs_a_token_documents_401(client: FlaskClient) -> None:
+    # Whatever routes the project has: each one the document marks as needing a token.
+    paths = client.get("/openapi.json").get_json()["paths"]
+    secured = {
+        f"{method.upper()} {path}": operation["responses"]
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    }
+    assert "GET /api/v1/users/me" in secured
+    assert [route for route, responses in secured.items() if "401" not in responses] == []

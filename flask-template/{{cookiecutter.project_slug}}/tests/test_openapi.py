@@ -54,3 +54,20 @@ def test_docs_off_in_production_unless_enabled() -> None:
         assert client.get("/docs").status_code == expected
         # The document stays available: clients and the contract rely on it.
         assert client.get("/openapi.json").status_code == 200
+
+
+def test_every_documented_422_is_the_body_the_service_sends(client: FlaskClient) -> None:
+    # {"detail": [...]}, as errors.validation_error_response answers; on every route there is.
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    documented = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "422" not in operation["responses"]:
+                continue
+            schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
+            name = schema.get("$ref", "").rsplit("/", 1)[-1]
+            detail = schemas.get(name, {}).get("properties", {}).get("detail", {})
+            assert detail.get("type") == "array", f"{method.upper()} {path}: 422 is {schema}"
+            documented += 1
+    assert documented
