@@ -11,6 +11,9 @@ import pytest
 
 from tests.baking import SERVER_URLS, connect, require_server
 
+# Files a user writes into a baked project (tests/test_add_resource.py), not tests of this suite.
+collect_ignore = ["add_resource"]
+
 
 @pytest.fixture
 def database_url() -> Iterator[Any]:

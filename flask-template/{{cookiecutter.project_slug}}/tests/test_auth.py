@@ -27,7 +27,9 @@ def test_register(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None
     assert response.status_code == 201
     assert response.headers["Cache-Control"] == "no-store"
     user = response.get_json()
-    assert set(user) == {"id", "email", "created_at"}
+    # The fields a user has, and never the password or its hash, whatever fields are added.
+    assert set(user) >= {"id", "email", "created_at"}
+    assert not {field for field in user if "password" in field}
     assert user["email"] == "ada@example.com"
     assert user["created_at"].endswith("Z")
     assert "correct horse" not in caplog.text
@@ -301,3 +303,16 @@ def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
         assert response.status_code == 401, reason
         assert response.get_json() == {"detail": "Could not validate credentials"}, reason
         assert response.headers["WWW-Authenticate"] == "Bearer", reason
+
+
+def test_every_route_that_needs_a_token_documents_401(client: FlaskClient) -> None:
+    # Whatever routes the project has: each one the document marks as needing a token.
+    paths = client.get("/openapi.json").get_json()["paths"]
+    secured = {
+        f"{method.upper()} {path}": operation["responses"]
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    }
+    assert "GET /api/v1/users/me" in secured
+    assert [route for route, responses in secured.items() if "401" not in responses] == []

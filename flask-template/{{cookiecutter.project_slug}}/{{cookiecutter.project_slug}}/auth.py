@@ -21,13 +21,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import {% if cookiecutter.use_worker %}outbox, {% endif %}ratelimit
-from .errors import APIError
+from .errors import ERROR_RESPONSES, APIError
 from .extensions import db
 from .models import User
 from .schemas import NO_NUL
 from .security import BEARER, create_access_token, hash_password, verify_password
 
-bp = APIBlueprint("auth", __name__, url_prefix="/api/v1/auth", abp_tags=[Tag(name="auth")])
+bp = APIBlueprint(
+    "auth",
+    __name__,
+    url_prefix="/api/v1/auth",
+    abp_tags=[Tag(name="auth")],
+    abp_responses=ERROR_RESPONSES,
+)
 bp.before_request(ratelimit.per_client)
 # Token and user answers must not be kept by caches (RFC 6749, section 5.1).
 NO_STORE = {"Cache-Control": "no-store"}

@@ -8,6 +8,7 @@ import logging
 from typing import Any, get_type_hints
 
 from flask import Flask, Request, Response, current_app, jsonify, request
+from flask_openapi3.types import ResponseDict
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from werkzeug.exceptions import HTTPException
@@ -19,6 +20,31 @@ LOCATIONS = {"path": "path", "query": "query", "form": "body", "body": "body"}
 # The wording of docs/api.md where it differs from the HTTP reason phrase.
 DETAILS = {413: "Request body too large"}
 UNPARSABLE = "There was an error parsing the body"
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer but a 422."""
+
+    detail: str
+
+
+class ValidationErrorItem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422's body: what failed, and where (``loc`` starts with body, query or path)."""
+
+    detail: list[ValidationErrorItem]
+
+
+# What every blueprint documents besides its own answers (``abp_responses=``): without it
+# flask-openapi3 describes a 422 as a bare list, which is not what validation_error_response sends.
+ERROR_RESPONSES: ResponseDict = {422: ValidationErrorBody}
 
 
 class APIError(Exception):

@@ -15,10 +15,11 @@ from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .errors import ERROR_RESPONSES
 from .extensions import db
 
 logger = logging.getLogger(__name__)
-bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
+bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")], abp_responses=ERROR_RESPONSES)
 
 # Probes and load balancers call /health more than any other route: one `SELECT 1` per
 # second per process answers them all, and a database that went away shows within a second.
@@ -76,7 +77,9 @@ def live() -> dict[str, str]:
 
 from flask_openapi3 import APIBlueprint, Tag
 
-bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
+from .errors import ERROR_RESPONSES
+
+bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")], abp_responses=ERROR_RESPONSES)
 
 
 @bp.get("/health")

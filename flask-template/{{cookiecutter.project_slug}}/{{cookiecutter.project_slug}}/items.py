@@ -8,12 +8,18 @@ from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import bindparam, func, select{% if not cookiecutter.use_auth %}, true{% endif %}
 from sqlalchemy.exc import IntegrityError
 
-from .errors import APIError
+from .errors import {% if not cookiecutter.use_auth %}ERROR_RESPONSES, {% endif %}APIError
 from .extensions import db
 from .models import Item
 from .schemas import ItemCreate, ItemPage, ItemPath, ItemRead, ItemUpdate, Pagination
 {%- if cookiecutter.use_auth %}
-from .security import BEARER_SECURITY, authenticate, current_user, current_user_id
+from .security import (
+    BEARER_SECURITY,
+    SIGNED_IN_RESPONSES,
+    authenticate,
+    current_user,
+    current_user_id,
+)
 
 bp = APIBlueprint(
     "items",
@@ -21,6 +27,7 @@ bp = APIBlueprint(
     url_prefix="/api/v1/items",
     abp_tags=[Tag(name="items")],
     abp_security=BEARER_SECURITY,
+    abp_responses=SIGNED_IN_RESPONSES,
 )
 bp.before_request(authenticate)
 
@@ -44,7 +51,13 @@ def check_owner() -> None:
     current_user()
 {%- else %}
 
-bp = APIBlueprint("items", __name__, url_prefix="/api/v1/items", abp_tags=[Tag(name="items")])
+bp = APIBlueprint(
+    "items",
+    __name__,
+    url_prefix="/api/v1/items",
+    abp_tags=[Tag(name="items")],
+    abp_responses=ERROR_RESPONSES,
+)
 
 # Without auth every item is visible to everyone.
 VISIBLE = true()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ Description = Annotated[str | None, Field(max_length=1000, pattern=NO_NUL)]
 
 # from_attributes: a body that is not an object is a `model_attributes_type` error (docs/api.md).
 INPUT = ConfigDict(extra="forbid", from_attributes=True)
+Row = TypeVar("Row")
 
 
 class ItemCreate(BaseModel):
@@ -48,11 +49,17 @@ class ItemRead(BaseModel):
 {%- endif %}
 
 
-class ItemPage(BaseModel):
-    items: list[ItemRead]
+class Page(BaseModel, Generic[Row]):
+    """A page of a list, the shape every list route answers: its rows and where they sit."""
+
+    items: list[Row]
     total: int
     limit: int
     offset: int
+
+
+class ItemPage(Page[ItemRead]):
+    """Newest first."""
 
 
 class Pagination(BaseModel):

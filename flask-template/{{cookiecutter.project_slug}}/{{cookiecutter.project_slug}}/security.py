@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import jwt
 from flask import current_app, g, request
 from flask_openapi3 import OpenAPI
+from flask_openapi3.types import ResponseDict
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from .config import Settings, current_settings
-from .errors import APIError
+from .errors import ERROR_RESPONSES, APIError, ErrorBody
 from .extensions import db
 from .models import User
 from .schemas import MAX_ID
@@ -36,6 +37,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
     }
 }
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}]
+# What a blueprint of routes that need a token documents (``abp_responses=``): the 401 too.
+SIGNED_IN_RESPONSES: ResponseDict = {**ERROR_RESPONSES, 401: ErrorBody}
 
 
 def usable_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from .auth import NO_STORE, UserRead, user_json
-from .security import BEARER_SECURITY, authenticate, current_user
+from .security import BEARER_SECURITY, SIGNED_IN_RESPONSES, authenticate, current_user
 
 bp = APIBlueprint(
     "users",
@@ -15,6 +15,7 @@ bp = APIBlueprint(
     url_prefix="/api/v1/users",
     abp_tags=[Tag(name="users")],
     abp_security=BEARER_SECURITY,
+    abp_responses=SIGNED_IN_RESPONSES,
 )
 bp.before_request(authenticate)
 

@@ -1,7 +1,7 @@
 """Dependencies the routes declare with `Annotated` types."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated{% if cookiecutter.use_auth %}, Any{% endif %}
 
 from fastapi import Depends{% if cookiecutter.use_auth %}, HTTPException{% endif %}, Request{% if cookiecutter.use_auth %}, status
 from fastapi.security import OAuth2PasswordBearer
@@ -52,6 +52,11 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 {%- if cookiecutter.use_auth %}
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+# What a route that needs a token may answer besides its own: a router of such routes passes
+# it as `responses=`, so that the OpenAPI document lists the 401 (routes/items.py).
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "The bearer token is missing, invalid or expired, or its user is gone"}
+}
 
 
 def not_authenticated() -> HTTPException:

@@ -3,6 +3,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from {{ cookiecutter.project_slug }}.schemas.page import Page
+
 # Not every database can store the NUL character in text: refuse it on all of them alike.
 NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -39,8 +41,5 @@ class ItemRead(BaseModel):
 {%- endif %}
 
 
-class ItemPage(BaseModel):
-    items: list[ItemRead]
-    total: int
-    limit: int
-    offset: int
+class ItemPage(Page[ItemRead]):
+    """Newest first."""

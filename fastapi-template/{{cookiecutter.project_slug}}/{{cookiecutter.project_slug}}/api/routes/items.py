@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from {{ cookiecutter.project_slug }}.api.deps import (
     READ_ONLY_METHODS,
 {%- if cookiecutter.use_auth %}
+    UNAUTHORIZED,
     CurrentUserId,
 {%- endif %}
     SessionDep,
@@ -21,7 +22,7 @@ from {{ cookiecutter.project_slug }}.db.models import Item
 from {{ cookiecutter.project_slug }}.db.types import MAX_ID
 from {{ cookiecutter.project_slug }}.schemas.item import ItemCreate, ItemPage, ItemRead, ItemUpdate
 
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"]{% if cookiecutter.use_auth %}, responses=UNAUTHORIZED{% endif %})
 
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 {%- if cookiecutter.use_auth %}

@@ -1,10 +1,12 @@
 from fastapi import APIRouter
 
-from {{ cookiecutter.project_slug }}.api.deps import CurrentUser
+from {{ cookiecutter.project_slug }}.api.deps import UNAUTHORIZED, CurrentUser
 from {{ cookiecutter.project_slug }}.api.routes.auth import NoStoreRoute
 from {{ cookiecutter.project_slug }}.schemas.user import UserRead
 
-router = APIRouter(prefix="/users", tags=["users"], route_class=NoStoreRoute)
+router = APIRouter(
+    prefix="/users", tags=["users"], route_class=NoStoreRoute, responses=UNAUTHORIZED
+)
 
 
 @router.get("/me")
