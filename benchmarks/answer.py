@@ -117,10 +117,10 @@ def headline(results: dict[str, Any]) -> list[str]:
             continue  # /health was not measured under the servers (--only-items)
         lines += [
             f"- **{TITLES[framework]}**, `GET /health` at {c} connections:",
-            f"  - generated service / bare {TITLES[framework]} app, both under {ship.label}: "
+            f"  - generated service / bare {TITLES[framework]} app, both under {label(results, ship.key)}: "
             f"**{ratio_text(over_bare)}** ({target(over_bare, BARE_TARGET)}); baked without a database, so "
             f"without the `SELECT 1`: {ratio_text(nodb)} ({target(nodb, BARE_TARGET)})",
-            f"  - {ship.label} / {base.label}, generated service: **{ratio_text(over_base)}\u00d7** "
+            f"  - {label(results, ship.key)} / {base.label}, generated service: **{ratio_text(over_base)}\u00d7** "
             f"({target(over_base, SERVER_TARGET)}); bare apps: "
             f"{ratio_text(summary['shipped_over_baseline_bare'].get(framework, {}).get(c))}\u00d7",
         ]
@@ -285,7 +285,8 @@ def answer(results: dict[str, Any]) -> str:
         if not parts:
             continue
         text = (
-            f"**What the server contributes, {TITLES[framework]}:** {ship.label} gives the generated `/health` "
+            f"**What the server contributes, {TITLES[framework]}:** {label(results, ship.key)} gives the "
+            "generated `/health` "
             f"{', '.join(parts)} the requests/s of {base.label} (ranges over the repeats)."
         )
         found = summary["winners"].get(framework, {})
@@ -300,7 +301,7 @@ def answer(results: dict[str, Any]) -> str:
         wins = [load for load in concurrencies if most[load] == ship.key]
         lows = [load for load in concurrencies if fastest[load] == ship.key]
         text += (
-            f" Among the {TITLES[framework]} candidates (medians), {ship.label} has the most requests/s "
+            f" Among the {TITLES[framework]} candidates (medians), {label(results, ship.key)} has the most requests/s "
             f"{at(wins, concurrencies)} and the lowest p99 {at(lows, concurrencies)}"
         )
         others = sorted({label(results, k) for k in [*most.values(), *fastest.values()] if k and k != ship.key})
@@ -329,8 +330,9 @@ def answer(results: dict[str, Any]) -> str:
         per_route = ", ".join(f"{names.get(route, route)} {spread_times(values)}" for route, values in threads.items())
         points.append(
             f"**Flask's threads on the database routes** ({alternative[0]['database']}, auth, medians at each "
-            f"connection count): {shipped('flask').label} serves {per_route} the requests/s of the same server with "
-            f"one blocking thread, more in {sum(share > 1 for share in every)} of {len(every)} comparisons."
+            f"connection count): {label(results, shipped('flask').key)} serves {per_route} the requests/s of the "
+            f"same server with one blocking thread, more in {sum(share > 1 for share in every)} of {len(every)} "
+            "comparisons."
         )
 
     # What the generated service costs against a bare app.

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import servers
 from benchmarks.answer import headline
 from benchmarks.baking import Project, bake_project, export_templates, time_bakes
 from benchmarks.databases import POSTGRES_URL, Postgres
@@ -164,6 +165,10 @@ def measure(plan: Plan, out: Path) -> dict[str, Any]:
                     projects[(framework, database, auth)] = bake_project(framework, database, auth, work)
             bake_seconds[framework] = time_bakes(framework, work, plan.bakes)
             say(f"  {framework}: bake median {statistics.median(bake_seconds[framework]):.2f} s")
+        # Flask's shipped server as the baked project's README and Dockerfile configure it.
+        servers.ship_as(next(p.path for (framework, _, _), p in projects.items() if framework == "flask"))
+        plan.servers = tuple(servers.server_by_key(s.key) for s in plan.servers)
+        say(f"  flask: shipped server {servers.shipped('flask').label}")
         for repeat in range(plan.repeat):
             if plan.replicas and postgres is not None:
                 say(f"repeat {repeat + 1}/{plan.repeat}: 1, 2 and 3 replicas behind HAProxy")

@@ -72,6 +72,8 @@ def check_counted(port: str) -> None:
 
 def measure(framework: str, database: str, repeats: int, seconds: int, work: Path) -> list[dict[str, Any]]:
     pair = bake_pair(framework, database, work)
+    if framework == "flask":
+        servers.ship_as(pair[False].path)
     server = servers.shipped(framework)
     workers = os.cpu_count() or 1
     runs = []

@@ -207,7 +207,7 @@ def measure_database(
         for auth in plan.auths:
             candidates = [(framework, shipped(framework)) for framework in FRAMEWORKS]
             if database == plan.databases[-1] and auth and not plan.only_items:
-                # One more Flask server on the last database with auth: does an 8-thread pool pay off there?
+                # One more Flask server on the last database with auth: does the shipped thread pool pay off there?
                 candidates.append(("flask", server_by_key(ALTERNATIVE_ITEMS_SERVER)))
             if repeat % 2:
                 candidates.reverse()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.baking import ROOT, require_tool, server_problem
+from tests.baking import ROOT, bake, require_tool, server_problem
 
 ROUTES = {"GET /health", "GET /api/v1/items/{id}", "GET /api/v1/items?limit=20", "POST /api/v1/items"}
 
@@ -164,3 +164,28 @@ def test_the_script_entry_runs_the_same_command() -> None:
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "--only-items" in completed.stdout
+
+
+def test_flask_is_measured_under_the_threads_its_project_ships(cookies: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's shipped Flask server runs, and is labelled, with the blocking threads the
+    baked project's README command and Dockerfile give; when they disagree the run stops."""
+    from benchmarks import servers
+
+    monkeypatch.setattr(servers, "SERVERS", servers.SERVERS)  # ship_as replaces it: restored after
+    baked = bake(cookies, "flask", use_docker=True)
+    documented = re.findall(r"--blocking-threads (\d+)", (baked.path / "README.md").read_text())
+    assert len(set(documented)) == 1, documented
+    threads = documented[0]
+
+    servers.ship_as(baked.path)
+    server = servers.shipped("flask")
+    command = server.command("app:app", 8000, 1)
+    assert command[command.index("--blocking-threads") + 1] == threads, command
+    assert server.label == f"granian (wsgi, {threads} blocking threads)"
+
+    dockerfile = baked.path / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace(f"GRANIAN_BLOCKING_THREADS={threads}", "GRANIAN_BLOCKING_THREADS=3")
+    )
+    with pytest.raises(SystemExit, match="blocking-threads"):
+        servers.ship_as(baked.path)

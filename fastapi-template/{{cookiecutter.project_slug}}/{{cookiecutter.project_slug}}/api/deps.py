@@ -16,7 +16,9 @@ from {{ cookiecutter.project_slug }}.db.types import MAX_ID
 {%- endif %}
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread
+    # pool, a hop to a thread and back on every request that names the settings.
     settings: Settings = request.app.state.settings
     return settings
 
