@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from helpers import Headers, create
 from httpx import ASGITransport, AsyncClient
 
 from {{ cookiecutter.project_slug }}.api.deps import SessionDep
@@ -11,21 +12,7 @@ from {{ cookiecutter.project_slug }}.db.models import Item
 ITEMS = "/api/v1/items"
 UTC_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
 
-Headers = dict[str, str]
 
-
-async def create(
-    client: AsyncClient,
-    headers: Headers,
-    name: str = "first",
-    description: str | None = None,
-) -> dict[str, Any]:
-    response = await client.post(
-        ITEMS, json={"name": name, "description": description}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    item: dict[str, Any] = response.json()
-    return item
 {%- if cookiecutter.use_auth %}
 
 
@@ -43,7 +30,7 @@ def headers() -> Headers:
 
 
 async def test_create_and_read(client: AsyncClient, headers: Headers) -> None:
-    item = await create(client, headers, "pen", "blue ink")
+    item = await create(client, ITEMS, headers, name="pen", description="blue ink")
     # The fields every item has: one a project adds (say, tags) does not break this.
     assert set(item) >= {"id", "name", "description", "created_at", "updated_at"{% if cookiecutter.use_auth %}, "owner_id"{% endif %}}
     assert item["name"] == "pen"
@@ -64,7 +51,7 @@ async def test_description_is_optional(client: AsyncClient, headers: Headers) ->
 
 async def test_list_is_paginated_newest_first(client: AsyncClient, headers: Headers) -> None:
     for name in ("a", "b", "c"):
-        await create(client, headers, name)
+        await create(client, ITEMS, headers, name=name)
     response = await client.get(ITEMS, params={"limit": 2, "offset": 0}, headers=headers)
     assert response.status_code == 200
     page = response.json()
@@ -112,14 +99,14 @@ async def test_list_upper_bounds_are_accepted(client: AsyncClient, headers: Head
 async def test_a_new_item_was_updated_when_it_was_created(
     client: AsyncClient, headers: Headers
 ) -> None:
-    item = await create(client, headers)
+    item = await create(client, ITEMS, headers, name="first")
     assert item["updated_at"] == item["created_at"]
     stored = await client.get(f"{ITEMS}/{item['id']}", headers=headers)
     assert stored.json()["updated_at"] == stored.json()["created_at"]
 
 
 async def test_patch_changes_only_given_fields(client: AsyncClient, headers: Headers) -> None:
-    item = await create(client, headers, "pen", "blue")
+    item = await create(client, ITEMS, headers, name="pen", description="blue")
     response = await client.patch(
         f"{ITEMS}/{item['id']}", json={"description": None}, headers=headers
     )
@@ -152,7 +139,7 @@ async def test_patch_validation(
     error_type: str,
     loc: list[str],
 ) -> None:
-    item = await create(client, headers)
+    item = await create(client, ITEMS, headers, name="first")
     response = await client.patch(f"{ITEMS}/{item['id']}", json=body, headers=headers)
     assert response.status_code == 422
     error = response.json()["detail"][0]
@@ -271,7 +258,7 @@ async def test_missing_item_is_404(client: AsyncClient, headers: Headers) -> Non
 
 
 async def test_delete(client: AsyncClient, headers: Headers) -> None:
-    item = await create(client, headers)
+    item = await create(client, ITEMS, headers, name="first")
     response = await client.delete(f"{ITEMS}/{item['id']}", headers=headers)
     assert response.status_code == 204
     assert response.content == b""
@@ -282,7 +269,7 @@ async def test_delete(client: AsyncClient, headers: Headers) -> None:
 async def test_a_failed_request_is_rolled_back(
     app: FastAPI, client: AsyncClient, headers: Headers
 ) -> None:
-    item = await create(client, headers, "kept")
+    item = await create(client, ITEMS, headers, name="kept")
 
     @app.patch("/explode/{item_id}")
     async def explode(item_id: int, session: SessionDep) -> None:
@@ -312,8 +299,8 @@ async def test_items_need_a_token(client: AsyncClient) -> None:
 async def test_users_see_only_their_own_items(
     client: AsyncClient, headers: Headers, other_auth_headers: Headers
 ) -> None:
-    mine = await create(client, headers, "mine")
-    theirs = await create(client, other_auth_headers, "theirs")
+    mine = await create(client, ITEMS, headers, name="mine")
+    theirs = await create(client, ITEMS, other_auth_headers, name="theirs")
     assert mine["owner_id"] != theirs["owner_id"]
 
     page = (await client.get(ITEMS, headers=headers)).json()

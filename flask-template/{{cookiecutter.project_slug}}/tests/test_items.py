@@ -14,7 +14,10 @@ from {{ cookiecutter.project_slug }}.extensions import db
 {%- if cookiecutter.use_auth %}
 from {{ cookiecutter.project_slug }}.models import User
 
-from .helpers import AuthActions
+from .helpers import AuthActions, create
+{%- else %}
+
+from .helpers import create
 {%- endif %}
 
 ITEMS = "/api/v1/items"
@@ -33,15 +36,8 @@ def headers() -> dict[str, str]:
 {%- endif %}
 
 
-def create(client: FlaskClient, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
-    response = client.post(ITEMS, json={"name": "thing", **fields}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    item: dict[str, Any] = response.get_json()
-    return item
-
-
 def test_create_and_read(client: FlaskClient, headers: dict[str, str]) -> None:
-    item = create(client, headers, name="pen", description="blue")
+    item = create(client, ITEMS, headers, name="pen", description="blue")
     assert item["name"] == "pen"
     assert item["description"] == "blue"
     # The fields every item has: one a project adds (say, tags) does not break this.
@@ -56,11 +52,11 @@ def test_create_and_read(client: FlaskClient, headers: dict[str, str]) -> None:
 
 
 def test_description_is_optional(client: FlaskClient, headers: dict[str, str]) -> None:
-    assert create(client, headers)["description"] is None
+    assert create(client, ITEMS, headers, name="thing")["description"] is None
 
 
 def test_list_is_newest_first_and_paginated(client: FlaskClient, headers: dict[str, str]) -> None:
-    ids = [create(client, headers, name=f"item {n}")["id"] for n in range(3)]
+    ids = [create(client, ITEMS, headers, name=f"item {n}")["id"] for n in range(3)]
 
     response = client.get(ITEMS, headers=headers)
     assert response.status_code == 200
@@ -100,7 +96,7 @@ def test_pagination_edges_are_allowed(client: FlaskClient, headers: dict[str, st
 
 
 def test_update(client: FlaskClient, headers: dict[str, str]) -> None:
-    item = create(client, headers, name="old", description="keep")
+    item = create(client, ITEMS, headers, name="old", description="keep")
     response = client.patch(f"{ITEMS}/{item['id']}", json={"name": "new"}, headers=headers)
     assert response.status_code == 200
     updated = response.get_json()
@@ -134,7 +130,7 @@ def statements(app: Flask) -> Iterator[list[str]]:
 def test_reads_are_one_statement_each(
     app: Flask, client: FlaskClient, headers: dict[str, str]
 ) -> None:
-    item = create(client, headers)
+    item = create(client, ITEMS, headers, name="thing")
     for path in (f"{ITEMS}/{item['id']}", ITEMS):
         with statements(app) as sent:
             assert client.get(path, headers=headers).status_code == 200
@@ -149,7 +145,7 @@ def test_reads_are_one_statement_each(
 def test_a_change_answers_what_it_wrote_without_reading_it_again(
     app: Flask, client: FlaskClient, headers: dict[str, str]
 ) -> None:
-    item = create(client, headers)
+    item = create(client, ITEMS, headers, name="thing")
     with statements(app) as sent:
         response = client.patch(f"{ITEMS}/{item['id']}", json={"name": "new"}, headers=headers)
     assert response.get_json()["name"] == "new"
@@ -167,7 +163,7 @@ def test_update_checks_the_path_first(client: FlaskClient, headers: dict[str, st
 def test_update_refuses_the_nul_character(
     client: FlaskClient, headers: dict[str, str], field: str
 ) -> None:
-    item = create(client, headers)
+    item = create(client, ITEMS, headers, name="thing")
     response = client.patch(f"{ITEMS}/{item['id']}", json={field: "a\x00b"}, headers=headers)
     assert response.status_code == 422
     [error] = response.get_json()["detail"]
@@ -182,14 +178,14 @@ def test_trailing_slash_is_another_route(client: FlaskClient, headers: dict[str,
 
 
 def test_update_refuses_a_null_name(client: FlaskClient, headers: dict[str, str]) -> None:
-    item = create(client, headers)
+    item = create(client, ITEMS, headers, name="thing")
     response = client.patch(f"{ITEMS}/{item['id']}", json={"name": None}, headers=headers)
     assert response.status_code == 422
     assert response.get_json()["detail"][0]["loc"] == ["body", "name"]
 
 
 def test_delete(client: FlaskClient, headers: dict[str, str]) -> None:
-    item = create(client, headers)
+    item = create(client, ITEMS, headers, name="thing")
     response = client.delete(f"{ITEMS}/{item['id']}", headers=headers)
     assert response.status_code == 204
     assert response.data == b""
@@ -347,9 +343,9 @@ def test_malformed_json_is_reported_before_credentials(client: FlaskClient) -> N
 def test_users_see_only_their_own_items(
     client: FlaskClient, auth: AuthActions, headers: dict[str, str]
 ) -> None:
-    mine = create(client, headers, name="mine")
+    mine = create(client, ITEMS, headers, name="mine")
     other = auth.headers("grace@example.com", "another password")
-    theirs = create(client, other, name="theirs")
+    theirs = create(client, ITEMS, other, name="theirs")
     assert theirs["owner_id"] != mine["owner_id"]
 
     listed = client.get(ITEMS, headers=headers).get_json()
@@ -369,7 +365,7 @@ def test_a_deleted_users_token_is_refused(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
     headers = auth.headers()
-    item = create(client, headers)
+    item = create(client, ITEMS, headers, name="thing")
     with app.app_context():
         db.session.execute(delete(User))
         db.session.commit()

@@ -7,9 +7,11 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import bindparam, func, select{% if not cookiecutter.use_auth %}, true{% endif %}
 from sqlalchemy.exc import IntegrityError
-
-from .errors import {% if not cookiecutter.use_auth %}ERROR_RESPONSES, {% endif %}APIError
+{% if not cookiecutter.use_auth %}
+from .errors import ERROR_RESPONSES
+{%- endif %}
 from .extensions import db
+from .lookup import find_or_404
 from .models import Item
 from .schemas import ItemCreate, ItemPage, ItemPath, ItemRead, ItemUpdate, Pagination
 {%- if cookiecutter.use_auth %}
@@ -78,11 +80,6 @@ def check_owner() -> None:
 
 # Built once and run with parameters: building a statement per request costs more CPU
 # than running a small one.
-ONE_ITEM = select(Item).where(Item.id == bindparam("item_id"), VISIBLE)
-# One about to be changed or deleted is locked as it is read, so two requests racing on
-# it are served one after the other: the second sees the first's result (a deleted item
-# is a 404), instead of failing on a row that vanished.
-ONE_ITEM_FOR_UPDATE = ONE_ITEM.with_for_update()
 COUNT = select(func.count()).select_from(Item).where(VISIBLE)
 # The page and the total in one statement.
 PAGE = (
@@ -92,16 +89,6 @@ PAGE = (
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-
-
-def find_item(item_id: int, *, changing: bool = False) -> Item:
-    """The item, or 404."""
-    query = ONE_ITEM_FOR_UPDATE if changing else ONE_ITEM
-    item = db.session.execute(query, {"item_id": item_id, **visibility()}).scalar_one_or_none()
-    if item is None:
-        check_owner()
-        raise APIError(404, "Item not found")
-    return item
 
 
 def as_json(item: Item) -> dict[str, Any]:
@@ -137,12 +124,12 @@ def list_items(query: Pagination) -> dict[str, Any]:
 
 @bp.get("/<item_id>", responses={200: ItemRead})
 def get_item(path: ItemPath) -> dict[str, Any]:
-    return as_json(find_item(path.item_id))
+    return as_json(find_or_404(Item, path.item_id))
 
 
 @bp.patch("/<item_id>", responses={200: ItemRead})
 def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
-    item = find_item(path.item_id, changing=True)
+    item = find_or_404(Item, path.item_id, lock=True)
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(item, field, value)
     db.session.commit()
@@ -151,6 +138,6 @@ def update_item(path: ItemPath, body: ItemUpdate) -> dict[str, Any]:
 
 @bp.delete("/<item_id>", responses={204: None})
 def delete_item(path: ItemPath) -> tuple[str, int]:
-    db.session.delete(find_item(path.item_id, changing=True))
+    db.session.delete(find_or_404(Item, path.item_id, lock=True))
     db.session.commit()
     return "", 204

@@ -1,16 +1,21 @@
 """Dependencies the routes declare with `Annotated` types."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated{% if cookiecutter.use_auth %}, Any{% endif %}
+from typing import Annotated{% if cookiecutter.use_auth %}, Any{% endif %}, TypeVar
 
-from fastapi import Depends{% if cookiecutter.use_auth %}, HTTPException{% endif %}, Request{% if cookiecutter.use_auth %}, status
+from fastapi import Depends, HTTPException, Request, status
+{%- if cookiecutter.use_auth %}
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select{% endif %}
+{%- endif %}
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.project_slug }}.core.config import Settings
 {%- if cookiecutter.use_auth %}
 from {{ cookiecutter.project_slug }}.core.security import decode_access_token, subject_to_id
+{%- endif %}
+from {{ cookiecutter.project_slug }}.db.base import Base
+{%- if cookiecutter.use_auth %}
 from {{ cookiecutter.project_slug }}.db.models import User
 from {{ cookiecutter.project_slug }}.db.types import MAX_ID
 {%- endif %}
@@ -99,3 +104,49 @@ async def get_current_user(user_id: CurrentUserId, session: SessionDep) -> User:
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 {%- endif %}
+
+Row = TypeVar("Row", bound=Base)
+
+
+async def find_or_404(
+    session: AsyncSession,
+    model: type[Row],
+    row_id: int,
+{%- if cookiecutter.use_auth %}
+    owner_id: int,
+{%- endif %}
+    *,
+    lock: bool = False,
+) -> Row:
+    """The `model` row with id `row_id`{% if cookiecutter.use_auth %} if user `owner_id` owns it{% endif %},
+    or 404 "<Model> not found".
+{%- if cookiecutter.use_auth %}
+
+    Someone else's row answers like a missing one: its existence is not the caller's
+    business. A row found by its owner's id also proves that the owner still exists (rows go
+    with their owner, ON DELETE CASCADE): only a miss asks whether the user is gone (401).
+{%- endif %}
+
+    `lock=True` for a row about to be changed or deleted: it is locked as it is read (FOR
+    UPDATE), so two requests racing on it are served one after the other, and the second sees
+    the first's result (a deleted row is a 404) instead of failing on a row that vanished.
+
+    404 or 422, the one rule: FastAPI runs a route's dependencies before it validates the
+    body. A route without a body takes the row as a dependency that calls this
+    (`RequestedItem`, routes/items.py); a route with a body calls it in its own body, so that a
+    bad body is a 422 whether or not the row exists.
+    """
+{%- if cookiecutter.use_auth %}
+    query = select(model).filter_by(id=row_id, owner_id=owner_id)
+{%- else %}
+    query = select(model).filter_by(id=row_id)
+{%- endif %}
+    if lock:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+{%- if cookiecutter.use_auth %}
+        await require_user(session, owner_id)
+{%- endif %}
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{model.__name__} not found")
+    return row

@@ -1,28 +1,12 @@
-from typing import Any
-
+from helpers import Headers, create
 from httpx import AsyncClient
 
 TAGS = "/api/v1/tags"
 ITEMS = "/api/v1/items"
-Headers = dict[str, str]
-
-
-async def create_tag(client: AsyncClient, headers: Headers, name: str) -> dict[str, Any]:
-    response = await client.post(TAGS, json={"name": name}, headers=headers)
-    assert response.status_code == 201, response.text
-    tag: dict[str, Any] = response.json()
-    return tag
-
-
-async def create_item(client: AsyncClient, headers: Headers) -> dict[str, Any]:
-    response = await client.post(ITEMS, json={"name": "pen"}, headers=headers)
-    assert response.status_code == 201, response.text
-    item: dict[str, Any] = response.json()
-    return item
 
 
 async def test_create_list_and_delete(client: AsyncClient, auth_headers: Headers) -> None:
-    tag = await create_tag(client, auth_headers, "red")
+    tag = await create(client, TAGS, auth_headers, name="red")
     assert tag["name"] == "red"
     assert tag["created_at"].endswith("Z")
     duplicate = await client.post(TAGS, json={"name": "red"}, headers=auth_headers)
@@ -35,10 +19,10 @@ async def test_create_list_and_delete(client: AsyncClient, auth_headers: Headers
 
 
 async def test_an_item_gets_its_tags(client: AsyncClient, auth_headers: Headers) -> None:
-    item = await create_item(client, auth_headers)
+    item = await create(client, ITEMS, auth_headers, name="pen")
     assert item["tags"] == []
-    red = await create_tag(client, auth_headers, "red")
-    blue = await create_tag(client, auth_headers, "blue")
+    red = await create(client, TAGS, auth_headers, name="red")
+    blue = await create(client, TAGS, auth_headers, name="blue")
     url = f"{ITEMS}/{item['id']}/tags"
     response = await client.put(
         url, json={"tag_ids": [red["id"], blue["id"]]}, headers=auth_headers
@@ -55,8 +39,8 @@ async def test_an_item_gets_its_tags(client: AsyncClient, auth_headers: Headers)
 async def test_tags_are_private(
     client: AsyncClient, auth_headers: Headers, other_auth_headers: Headers
 ) -> None:
-    tag = await create_tag(client, auth_headers, "red")
-    item = await create_item(client, other_auth_headers)
+    tag = await create(client, TAGS, auth_headers, name="red")
+    item = await create(client, ITEMS, other_auth_headers, name="pen")
     page = (await client.get(TAGS, headers=other_auth_headers)).json()
     assert page["total"] == 0
     response = await client.delete(f"{TAGS}/{tag['id']}", headers=other_auth_headers)

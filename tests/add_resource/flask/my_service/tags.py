@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from .errors import APIError
 from .extensions import db
-from .items import as_json, find_item
-from .models import Tag
+from .items import as_json
+from .lookup import find_or_404
+from .models import Item, Tag
 from .schemas import ItemPath, ItemRead, ItemTags, Pagination, TagCreate, TagPage, TagPath, TagRead
 from .security import (
     BEARER_SECURITY,
@@ -31,15 +32,6 @@ bp = APIBlueprint(
     abp_responses=SIGNED_IN_RESPONSES,
 )
 bp.before_request(authenticate)
-
-
-def find_tag(tag_id: int) -> Tag:
-    query = select(Tag).where(Tag.id == tag_id, Tag.owner_id == current_user_id())
-    tag = db.session.execute(query).scalar_one_or_none()
-    if tag is None:
-        current_user()
-        raise APIError(404, "Tag not found")
-    return tag
 
 
 @bp.post("/tags", responses={201: TagRead})
@@ -69,14 +61,14 @@ def list_tags(query: Pagination) -> dict[str, Any]:
 
 @bp.delete("/tags/<tag_id>", responses={204: None})
 def delete_tag(path: TagPath) -> tuple[str, int]:
-    db.session.delete(find_tag(path.tag_id))
+    db.session.delete(find_or_404(Tag, path.tag_id, lock=True))
     db.session.commit()
     return "", 204
 
 
 @bp.put("/items/<item_id>/tags", responses={200: ItemRead})
 def set_item_tags(path: ItemPath, body: ItemTags) -> dict[str, Any]:
-    item = find_item(path.item_id, changing=True)
+    item = find_or_404(Item, path.item_id, lock=True)
     wanted = set(body.tag_ids)
     owned = Tag.owner_id == current_user_id()
     tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(wanted), owned)))

@@ -1,33 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
-
 from flask.testing import FlaskClient
 
-from .helpers import AuthActions
+from .helpers import AuthActions, create
 
 TAGS = "/api/v1/tags"
 ITEMS = "/api/v1/items"
-Headers = dict[str, str]
-
-
-def create_tag(client: FlaskClient, headers: Headers, name: str) -> dict[str, Any]:
-    response = client.post(TAGS, json={"name": name}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    tag: dict[str, Any] = response.get_json()
-    return tag
-
-
-def create_item(client: FlaskClient, headers: Headers) -> dict[str, Any]:
-    response = client.post(ITEMS, json={"name": "pen"}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    item: dict[str, Any] = response.get_json()
-    return item
 
 
 def test_create_list_and_delete(client: FlaskClient, auth: AuthActions) -> None:
     headers = auth.headers()
-    tag = create_tag(client, headers, "red")
+    tag = create(client, TAGS, headers, name="red")
     assert tag["name"] == "red"
     assert tag["created_at"].endswith("Z")
     assert client.post(TAGS, json={"name": "red"}, headers=headers).status_code == 409
@@ -40,10 +23,10 @@ def test_create_list_and_delete(client: FlaskClient, auth: AuthActions) -> None:
 
 def test_an_item_gets_its_tags(client: FlaskClient, auth: AuthActions) -> None:
     headers = auth.headers()
-    item = create_item(client, headers)
+    item = create(client, ITEMS, headers, name="pen")
     assert item["tags"] == []
-    red = create_tag(client, headers, "red")
-    blue = create_tag(client, headers, "blue")
+    red = create(client, TAGS, headers, name="red")
+    blue = create(client, TAGS, headers, name="blue")
     url = f"{ITEMS}/{item['id']}/tags"
     response = client.put(url, json={"tag_ids": [red["id"], blue["id"]]}, headers=headers)
     assert response.status_code == 200, response.get_json()
@@ -58,8 +41,8 @@ def test_an_item_gets_its_tags(client: FlaskClient, auth: AuthActions) -> None:
 def test_tags_are_private(client: FlaskClient, auth: AuthActions) -> None:
     mine = auth.headers("ada@example.com")
     theirs = auth.headers("bob@example.com")
-    tag = create_tag(client, mine, "red")
-    item = create_item(client, theirs)
+    tag = create(client, TAGS, mine, name="red")
+    item = create(client, ITEMS, theirs, name="pen")
     assert client.get(TAGS, headers=theirs).get_json()["total"] == 0
     assert client.delete(f"{TAGS}/{tag['id']}", headers=theirs).status_code == 404
     url = f"{ITEMS}/{item['id']}/tags"

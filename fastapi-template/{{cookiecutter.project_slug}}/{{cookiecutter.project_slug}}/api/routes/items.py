@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import func, select
 {%- if cookiecutter.use_auth %}
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from {{ cookiecutter.project_slug }}.api.deps import (
     CurrentUserId,
 {%- endif %}
     SessionDep,
+    find_or_404,
 {%- if cookiecutter.use_auth %}
     not_authenticated,
     require_user,
@@ -27,10 +28,8 @@ router = APIRouter(prefix="/items", tags=["items"]{% if cookiecutter.use_auth %}
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 {%- if cookiecutter.use_auth %}
 
-# Each request's work in as few statements as the answer allows. An item is deleted with its
-# owner (ON DELETE CASCADE, migrations/versions/0001_initial.py), so an item found by its
-# owner's id also proves that the token's user still exists: only a miss asks whether the
-# user is gone (401) or the item is (404).
+# Each request's work in as few statements as the answer allows: an item found by its owner's
+# id proves the owner exists (find_or_404, api/deps.py); only a miss asks again.
 {%- endif %}
 
 
@@ -42,24 +41,8 @@ async def get_item(
     user_id: CurrentUserId,
 {%- endif %}
 ) -> Item:
-{%- if cookiecutter.use_auth %}
-    # Someone else's item answers like a missing one: its existence is not the caller's business.
-    query = select(Item).where(Item.id == item_id, Item.owner_id == user_id)
-{%- else %}
-    query = select(Item).where(Item.id == item_id)
-{%- endif %}
-    # An item about to be changed or deleted is locked as it is read (FOR UPDATE), so two
-    # requests racing on it are served one after the other: the second sees the first's
-    # result (a deleted item is a 404), instead of failing on a row that vanished.
-    if request.method not in READ_ONLY_METHODS:
-        query = query.with_for_update()
-    item = await session.scalar(query)
-    if item is None:
-{%- if cookiecutter.use_auth %}
-        await require_user(session, user_id)
-{%- endif %}
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Item not found")
-    return item
+    lock = request.method not in READ_ONLY_METHODS
+    return await find_or_404(session, Item, item_id{% if cookiecutter.use_auth %}, user_id{% endif %}, lock=lock)
 
 
 # The item named by the path{% if cookiecutter.use_auth %} and owned by the caller{% endif %}, or 404.
@@ -142,8 +125,7 @@ async def update_item(
     user_id: CurrentUserId,
 {%- endif %}
 ) -> ItemRead:
-    # Not RequestedItem: dependencies run before the body is validated, and a bad body
-    # must be 422 whether or not the item exists.
+    # Not RequestedItem: a route with a body finds its row itself (find_or_404, api/deps.py).
     item = await get_item(item_id, session, request{% if cookiecutter.use_auth %}, user_id{% endif %})
     for field, value in payload.model_dump(exclude_unset=True).items():
         setattr(item, field, value)

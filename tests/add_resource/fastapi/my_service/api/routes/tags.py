@@ -4,7 +4,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from my_service.api.deps import UNAUTHORIZED, CurrentUserId, SessionDep, require_user
+from my_service.api.deps import (
+    UNAUTHORIZED,
+    CurrentUserId,
+    SessionDep,
+    find_or_404,
+    require_user,
+)
 from my_service.api.routes.items import ItemId, get_item
 from my_service.db.models import Tag
 from my_service.db.types import MAX_ID
@@ -17,11 +23,7 @@ TagId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 async def get_tag(tag_id: TagId, session: SessionDep, user_id: CurrentUserId) -> Tag:
-    tag = await session.scalar(select(Tag).where(Tag.id == tag_id, Tag.owner_id == user_id))
-    if tag is None:
-        await require_user(session, user_id)
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Tag not found")
-    return tag
+    return await find_or_404(session, Tag, tag_id, user_id, lock=True)
 
 
 @router.post("/tags", status_code=status.HTTP_201_CREATED, responses={409: {}})
