@@ -1,7 +1,9 @@
 import json
 import os
 import secrets
+import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -240,8 +242,33 @@ def test_tokens_without_required_claims_are_refused() -> None:
         key,
         algorithm="HS256",
     )
-    assert decode_access_token(no_exp, key) is None
-    assert decode_access_token(numeric_sub, key) is None
+    assert decode_access_token(no_exp, key, 30) is None
+    assert decode_access_token(numeric_sub, key, 30) is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "exp"),
+    [
+        ("exp written as a string", lambda now: str(now + 60)),
+        ("exp as a float", lambda now: now + 60.5),
+        ("lives longer than ACCESS_TOKEN_EXPIRE_MINUTES", lambda now: now + 10 * 365 * 86400),
+        ("exp at 2**64", lambda now: 2**64),
+    ],
+)
+async def test_tokens_signed_with_the_real_key_live_no_longer_than_the_setting(
+    client: AsyncClient, app: FastAPI, reason: str, exp: Callable[[int], object]
+) -> None:
+    user = await register(client, "lee@example.com")
+    now = int(time.time())
+    claims = {"sub": str(user["id"]), "iat": now, "exp": exp(now)}
+    token = jwt.encode(claims, app.state.settings.signing_key, algorithm="HS256")
+    response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+    assert_credentials_refused(response)
+    # The same token within the setting's lifetime is accepted.
+    claims["exp"] = now + 60 * app.state.settings.access_token_expire_minutes
+    token = jwt.encode(claims, app.state.settings.signing_key, algorithm="HS256")
+    response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, reason
 
 
 async def test_token_and_user_answers_are_not_stored(client: AsyncClient) -> None:

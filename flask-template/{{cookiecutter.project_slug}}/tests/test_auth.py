@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -271,6 +273,13 @@ def test_me_without_a_bearer_token(client: FlaskClient, authorization: str | Non
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+def signed(user_id: int, exp: Callable[[int], object]) -> str:
+    """A token signed with the real key, issued now, whose ``exp`` is ``exp(now)``."""
+    now = int(time.time())
+    claims = {"sub": str(user_id), "iat": now, "exp": exp(now)}
+    return jwt.encode(claims, TEST_SECRET_KEY, algorithm="HS256")
+
+
 def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
     user_id = auth.register()["id"]
     bad_tokens = {
@@ -297,7 +306,15 @@ def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
             algorithm="HS256",
         ),
         "no expiry": jwt.encode({"sub": str(user_id)}, TEST_SECRET_KEY, algorithm="HS256"),
+        "exp written as a string": signed(user_id, lambda now: str(now + 60)),
+        "exp as a float": signed(user_id, lambda now: now + 60.5),
+        "longer than ACCESS_TOKEN_EXPIRE_MINUTES": signed(user_id, lambda now: now + 31 * 60),
+        "exp at 2**64": signed(user_id, lambda now: 2**64),
     }
+    # Within the setting's lifetime (30 minutes in the test config), the same token passes.
+    good = signed(user_id, lambda now: now + 30 * 60)
+    response = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {good}"})
+    assert response.status_code == 200
     for reason, token in bad_tokens.items():
         response = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, reason

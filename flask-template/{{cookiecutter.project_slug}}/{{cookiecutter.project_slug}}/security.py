@@ -151,6 +151,16 @@ def user_id_of(sub: Any) -> int | None:
     return user_id if 1 <= user_id <= MAX_ID else None
 
 
+def lifetime_within(claims: dict[str, Any], limit_seconds: int) -> bool:
+    """Whether ``iat`` and ``exp`` are whole seconds and the token lives at most
+    ``limit_seconds``. PyJWT itself accepts an ``exp`` written as a string, or set centuries
+    ahead, when the token is signed with the real key."""
+    issued, expires = claims["iat"], claims["exp"]
+    if type(issued) is not int or type(expires) is not int:
+        return False
+    return 0 < expires - issued <= limit_seconds
+
+
 def authenticate() -> None:
     """Run before every view that needs a signed-in user: 401 without a valid token.
 
@@ -169,7 +179,8 @@ def authenticate() -> None:
     except jwt.InvalidTokenError as error:
         raise invalid_credentials() from error
     user_id = user_id_of(claims["sub"])
-    if user_id is None:
+    max_seconds = 60 * current_settings().access_token_expire_minutes
+    if user_id is None or not lifetime_within(claims, max_seconds):
         raise invalid_credentials()
     g.user_id = user_id
 

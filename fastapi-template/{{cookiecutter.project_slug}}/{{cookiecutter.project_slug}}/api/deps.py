@@ -79,7 +79,7 @@ async def get_current_user_id(
 ) -> int:
     """The user id a valid token names. Whether that user still exists is left to the
     route's own query, so that one statement can answer both (see routes/items.py)."""
-    subject = decode_access_token(token, settings.signing_key)
+    subject = decode_access_token(token, settings.signing_key, settings.access_token_expire_minutes)
     user_id = None if subject is None else subject_to_id(subject, MAX_ID)
     if user_id is None:
         raise not_authenticated()

@@ -8,7 +8,7 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import jwt
 from fastapi import HTTPException, status
@@ -109,8 +109,9 @@ def subject_to_id(subject: str, max_id: int) -> int | None:
     return user_id if str(user_id) == subject and 1 <= user_id <= max_id else None
 
 
-def decode_access_token(token: str, secret_key: str) -> str | None:
-    """The subject of a valid token, or None for an expired, forged or malformed one."""
+def decode_access_token(token: str, secret_key: str, max_minutes: int) -> str | None:
+    """The subject of a valid token, or None for an expired, forged or malformed one, or one
+    that would live longer than `max_minutes` (ACCESS_TOKEN_EXPIRE_MINUTES)."""
     try:
         claims = jwt.decode(
             token,
@@ -121,4 +122,16 @@ def decode_access_token(token: str, secret_key: str) -> str | None:
     except jwt.InvalidTokenError:
         return None
     subject = claims["sub"]
+    if not lifetime_within(claims, max_minutes * 60):
+        return None
     return subject if isinstance(subject, str) else None
+
+
+def lifetime_within(claims: dict[str, Any], limit_seconds: int) -> bool:
+    """Whether `iat` and `exp` are whole seconds and the token lives at most `limit_seconds`. PyJWT
+    itself accepts an `exp` written as a string, or set centuries ahead, when the token is
+    signed with the real key."""
+    issued, expires = claims["iat"], claims["exp"]
+    if type(issued) is not int or type(expires) is not int:
+        return False
+    return 0 < expires - issued <= limit_seconds
