@@ -84,7 +84,7 @@ EDITS: dict[str, tuple[Edit, ...]] = {
             "my_service/models.py",
             '    owner: Mapped[User] = relationship(back_populates="items")\n',
             '    owner: Mapped[User] = relationship(back_populates="items")\n'
-            '    tags: Mapped[list[Tag]] = relationship(\n'
+            "    tags: Mapped[list[Tag]] = relationship(\n"
             '        secondary="item_tags", back_populates="items", lazy="selectin"\n'
             "    )\n",
             snippet="models_tag.py",
