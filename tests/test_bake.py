@@ -46,12 +46,17 @@ WITH_CAPABILITIES = [
     )
     for framework, answers in product(FRAMEWORKS, CAPABILITIES)
 ]
-# Options that add no Python: one at a time on top of the defaults.
+# Options that add no Python: one at a time on top of the defaults. Everything the linters
+# and the project's suite read is then the default bake's, byte for byte, which
+# test_combination checks in full: these tests prove that identity and check the layout.
 ONE_AT_A_TIME: tuple[dict[str, Any], ...] = ({"use_docker": False}, {"ci": "gitlab"}, {"ci": "none"})
-PERIPHERAL = [
+WITHOUT_PYTHON = [
     pytest.param(framework, answers, id=f"{framework}-{'-'.join(f'{k}={v}' for k, v in answers.items())}")
     for framework, answers in product(FRAMEWORKS, ONE_AT_A_TIME)
-] + [
+]
+# The files those options own (.env differs anyway: its secret is drawn at each bake).
+OPTION_FILES = {"README.md", "Dockerfile", ".dockerignore", "compose.yaml", ".gitlab-ci.yml", ".env"}
+PERIPHERAL = [
     # Free text with apostrophes, accents and punctuation lands in TOML, Python and Markdown.
     pytest.param(
         framework,
@@ -126,6 +131,29 @@ def test_capabilities(
     baked = bake(cookies, framework, **answers)
     check_layout(baked)
     check_project(baked, mypy_cache, test_url)
+
+
+def files_of(project: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(project)): path.read_bytes() for path in project.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize(("framework", "answers"), WITHOUT_PYTHON)
+def test_an_option_without_python_changes_only_its_own_files(
+    cookies: Any, framework: str, answers: dict[str, Any]
+) -> None:
+    baked = bake(cookies, framework, **answers)
+    check_layout(baked)
+    default = files_of(bake(cookies, framework).path)
+    chosen = files_of(baked.path)
+    changed = sorted(
+        path
+        for path in set(default) | set(chosen)
+        if default.get(path) != chosen.get(path) and path not in OPTION_FILES and not path.startswith(".github/")
+    )
+    assert changed == [], (
+        f"{answers} changes {changed}: it is no longer an option without Python, so give it the"
+        " full checks of test_capabilities"
+    )
 
 
 @pytest.mark.slow
