@@ -61,15 +61,18 @@ def usable_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
 # nor starves the requests that do not hash (`/health` included) of threads or CPU. The
 # README's "Memory" section sizes a container's memory limit from this.
 CORES = usable_cpus()
-HASHING_NICENESS = 10
+HASHING_NICENESS = 10  # added to the server's own nice value, up to the lowest priority (19)
 ADMITTED = threading.BoundedSemaphore(2 * CORES)
 HASHING_WAIT_SECONDS = 10
 
 
 def _lower_priority() -> None:
     # On Linux the nice value belongs to the thread, and Argon2's own threads inherit it.
+    # Relative to the server's: a server started with `nice` still hashes below its requests.
     with suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        thread = threading.get_native_id()
+        niceness = min(19, os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, thread, niceness)
 
 
 HASHING = ThreadPoolExecutor(
