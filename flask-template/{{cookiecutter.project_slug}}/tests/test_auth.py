@@ -249,12 +249,16 @@ def test_form_fields_are_taken_as_text(client: FlaskClient, auth: AuthActions) -
 
 
 def token_for(
-    user_id: int | str, *, key: str = TEST_SECRET_KEY, expires_in: timedelta = timedelta(minutes=5)
+    user_id: int | str,
+    *,
+    key: str = TEST_SECRET_KEY,
+    expires_in: timedelta = timedelta(minutes=5),
+    exp: Callable[[int], object] | None = None,
 ) -> str:
-    now = datetime.now(UTC)
-    return jwt.encode(
-        {"sub": str(user_id), "iat": now, "exp": now + expires_in}, key, algorithm="HS256"
-    )
+    """A token issued now; its ``exp`` is ``exp(now)`` when given, else now + ``expires_in``."""
+    now = int(time.time())
+    expires = exp(now) if exp else now + int(expires_in.total_seconds())
+    return jwt.encode({"sub": str(user_id), "iat": now, "exp": expires}, key, algorithm="HS256")
 
 
 @pytest.mark.parametrize(
@@ -271,13 +275,6 @@ def test_me_without_a_bearer_token(client: FlaskClient, authorization: str | Non
     assert response.status_code == 401
     assert response.get_json() == {"detail": "Not authenticated"}
     assert response.headers["WWW-Authenticate"] == "Bearer"
-
-
-def signed(user_id: int, exp: Callable[[int], object]) -> str:
-    """A token signed with the real key, issued now, whose ``exp`` is ``exp(now)``."""
-    now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "exp": exp(now)}
-    return jwt.encode(claims, TEST_SECRET_KEY, algorithm="HS256")
 
 
 def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
@@ -306,13 +303,13 @@ def test_me_refuses_bad_tokens(client: FlaskClient, auth: AuthActions) -> None:
             algorithm="HS256",
         ),
         "no expiry": jwt.encode({"sub": str(user_id)}, TEST_SECRET_KEY, algorithm="HS256"),
-        "exp written as a string": signed(user_id, lambda now: str(now + 60)),
-        "exp as a float": signed(user_id, lambda now: now + 60.5),
-        "longer than ACCESS_TOKEN_EXPIRE_MINUTES": signed(user_id, lambda now: now + 31 * 60),
-        "exp at 2**64": signed(user_id, lambda now: 2**64),
+        "exp written as a string": token_for(user_id, exp=lambda now: str(now + 60)),
+        "exp as a float": token_for(user_id, exp=lambda now: now + 60.5),
+        "lives too long": token_for(user_id, expires_in=timedelta(minutes=31)),
+        "exp at 2**64": token_for(user_id, exp=lambda now: 2**64),
     }
     # Within the setting's lifetime (30 minutes in the test config), the same token passes.
-    good = signed(user_id, lambda now: now + 30 * 60)
+    good = token_for(user_id, expires_in=timedelta(minutes=30))
     response = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {good}"})
     assert response.status_code == 200
     for reason, token in bad_tokens.items():
