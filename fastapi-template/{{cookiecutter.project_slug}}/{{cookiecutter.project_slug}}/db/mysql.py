@@ -25,7 +25,11 @@ def finish_url(url: URL) -> URL:
     return url
 
 
-def connect_args(timeout: float | None) -> dict[str, Any]:
+def engine_options(timeout: float | None) -> dict[str, Any]:
+    return {"connect_args": _connect_args(timeout)}
+
+
+def _connect_args(timeout: float | None) -> dict[str, Any]:
     if timeout is None:
         # Migrations: a long ALTER TABLE is not a fault.
         return {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}

@@ -21,7 +21,7 @@ def create_engine(url: URL | str, *, timeout: float | None = None, **kwargs: Any
     appear in errors or logs: they can hold personal data and secrets.
     """
     engine = create_async_engine(
-        url, hide_parameters=True, connect_args=dialect.connect_args(timeout), **kwargs
+        url, hide_parameters=True, **dialect.engine_options(timeout), **kwargs
     )
     dialect.prepare(engine)
     return engine
