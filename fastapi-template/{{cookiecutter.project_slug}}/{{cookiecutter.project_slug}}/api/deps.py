@@ -1,13 +1,14 @@
 """Dependencies the routes declare with `Annotated` types."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated{% if cookiecutter.use_auth %}, Any{% endif %}, TypeVar
+from functools import cache
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 {%- if cookiecutter.use_auth %}
 from fastapi.security import OAuth2PasswordBearer
 {%- endif %}
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from {{ cookiecutter.project_slug }}.core.config import Settings
@@ -108,6 +109,21 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 Row = TypeVar("Row", bound=Base)
 
 
+@cache
+def by_id(model: type[Base], lock: bool) -> Select[Any]:
+    """find_or_404's statement, built once per model and run with parameters: building one per
+    request costs more CPU than running it (0.5-1 ms of 2.3-3.5 on `GET /api/v1/items/{id}`)."""
+    columns = model.__table__.c
+{%- if cookiecutter.use_auth %}
+    query = select(model).where(
+        columns.id == bindparam("row_id"), columns.owner_id == bindparam("owner_id")
+    )
+{%- else %}
+    query = select(model).where(columns.id == bindparam("row_id"))
+{%- endif %}
+    return query.with_for_update() if lock else query
+
+
 async def find_or_404(
     session: AsyncSession,
     model: type[Row],
@@ -136,14 +152,8 @@ async def find_or_404(
     (`RequestedItem`, routes/items.py); a route with a body calls it in its own body, so that a
     bad body is a 422 whether or not the row exists.
     """
-{%- if cookiecutter.use_auth %}
-    query = select(model).filter_by(id=row_id, owner_id=owner_id)
-{%- else %}
-    query = select(model).filter_by(id=row_id)
-{%- endif %}
-    if lock:
-        query = query.with_for_update()
-    row = await session.scalar(query)
+    params = {"row_id": row_id{% if cookiecutter.use_auth %}, "owner_id": owner_id{% endif %}}
+    row: Row | None = await session.scalar(by_id(model, lock), params)
     if row is None:
 {%- if cookiecutter.use_auth %}
         await require_user(session, owner_id)

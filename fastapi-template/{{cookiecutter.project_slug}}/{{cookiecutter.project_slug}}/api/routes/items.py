@@ -1,7 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select{% if not cookiecutter.use_auth %}, true{% endif %}
 {%- if cookiecutter.use_auth %}
 from sqlalchemy.exc import IntegrityError
 {%- endif %}
@@ -30,7 +30,20 @@ ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # Each request's work in as few statements as the answer allows: an item found by its owner's
 # id proves the owner exists (find_or_404, api/deps.py); only a miss asks again.
+OWNED = Item.owner_id == bindparam("owner_id")
+{%- else %}
+OWNED = true()
 {%- endif %}
+# A page and its total in one statement: the total rides on each row (a window count). Built
+# once and run with parameters, as find_or_404's statements are (by_id, api/deps.py).
+PAGE = (
+    select(Item, func.count().over())
+    .where(OWNED)
+    .order_by(Item.created_at.desc(), Item.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+COUNT = select(func.count()).select_from(Item).where(OWNED)
 
 
 async def get_item(
@@ -80,27 +93,17 @@ async def list_items(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ItemPage:
+    params = {"limit": limit, "offset": offset{% if cookiecutter.use_auth %}, "owner_id": user_id{% endif %}}
+    rows = (await session.execute(PAGE, params)).all()
+    # A page past the end has no row to carry the total: count on their own.
 {%- if cookiecutter.use_auth %}
-    owned = Item.owner_id == user_id
-    query = select(Item, func.count().over()).where(owned)
-{%- else %}
-    query = select(Item, func.count().over())
-{%- endif %}
-    # The page and the total in one statement: the total rides on each row (a window count).
-    rows = (
-        await session.execute(
-            query.order_by(Item.created_at.desc(), Item.id.desc()).limit(limit).offset(offset)
-        )
-    ).all()
     if rows:
         total = rows[0][1]
     else:
-        # A page past the end has no row to carry the total: count on their own.
-{%- if cookiecutter.use_auth %}
         await require_user(session, user_id)
-        total = await session.scalar(select(func.count()).select_from(Item).where(owned)) or 0
+        total = await session.scalar(COUNT, params) or 0
 {%- else %}
-        total = await session.scalar(select(func.count()).select_from(Item)) or 0
+    total = rows[0][1] if rows else await session.scalar(COUNT, params) or 0
 {%- endif %}
     return ItemPage(
         items=[ItemRead.model_validate(item) for item, _ in rows],
